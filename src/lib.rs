@@ -1,0 +1,5 @@
+//! `circuit`: a pure-Rust reimagining of Redwood Research's rust_circuit.
+//!
+//! This facade re-exports the layers; see `docs/ARCHITECTURE.md` for the map.
+
+pub use circuit_tensor as tensor;
