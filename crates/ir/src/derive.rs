@@ -1,0 +1,511 @@
+//! Validation and derivation of every cached fact of a node from its payload and
+//! children: one `match` over kinds, each arm a call into the kind's file.
+
+use std::sync::Arc;
+
+use circuit_tensor::DType;
+
+use crate::constraints::{self, Constraints};
+use crate::flags::Flags;
+use crate::kinds::{GfSpec, Index, SimpleFn};
+use crate::named_axes::{self, NamedAxes};
+use crate::ops::{Kind, Op};
+use crate::size::{decompose, shape_is_symbolic};
+use crate::{Circuit, IrError, Result, Shape};
+
+/// Everything computed at construction except the hash.
+pub(crate) struct Derived {
+    pub(crate) shape: Shape,
+    pub(crate) dtype: Option<DType>,
+    pub(crate) flags: Flags,
+    pub(crate) named_axes: NamedAxes,
+    pub(crate) free_symbols: Arc<[Circuit]>,
+    pub(crate) constraints: Constraints,
+    pub(crate) substituted: Option<Circuit>,
+}
+
+/// Reference to a node under construction, for error messages.
+pub(crate) fn node_label(kind: Kind, name: Option<&str>) -> String {
+    match name {
+        Some(n) => format!("'{n}'"),
+        None => format!("<unnamed {}>", kind.name()),
+    }
+}
+
+fn expect_children(kind: Kind, node: &str, children: &[Circuit], n: usize) -> Result<()> {
+    if children.len() == n {
+        Ok(())
+    } else {
+        Err(IrError::WrongNumChildren {
+            kind: kind.name(),
+            node: node.into(),
+            expected: n.to_string(),
+            got: children.len(),
+        })
+    }
+}
+
+/// Canonicalises payloads that depend on the children (index padding, scatter bounds).
+pub(crate) fn normalize(op: Op, children: &[Circuit], name: Option<&str>) -> Result<Op> {
+    let node = node_label(op.kind(), name);
+    Ok(match op {
+        Op::Index(idx) => {
+            expect_children(Kind::Index, &node, children, 1)?;
+            let padded = idx.padded(children[0].rank()).map_err(|e| with_node(e, &node))?;
+            Op::Index(padded)
+        }
+        Op::Scatter(s) => Op::Scatter(s.canonical(&node)?),
+        other => other,
+    })
+}
+
+fn with_node(e: IrError, node: &str) -> IrError {
+    match e {
+        IrError::Index { msg, .. } => IrError::Index { node: node.into(), msg },
+        IrError::Rearrange { msg, .. } => IrError::Rearrange { node: node.into(), msg },
+        other => other,
+    }
+}
+
+/// NumPy broadcasting, right-aligned; a 1 broadcasts to any non-zero size.
+pub(crate) fn broadcast_shapes(shapes: &[&Shape]) -> Option<Shape> {
+    let rank = shapes.iter().map(|s| s.len()).max().unwrap_or(0);
+    let mut out: Shape = smallvec::smallvec![1; rank];
+    let mut set = vec![false; rank];
+    for s in shapes {
+        let offset = rank - s.len();
+        for (i, &d) in s.iter().enumerate() {
+            let o = offset + i;
+            if !set[o] || out[o] == d {
+                out[o] = d;
+                set[o] = true;
+            } else if d == 1 && out[o] != 0 {
+                // broadcast this child
+            } else if out[o] == 1 && d != 0 {
+                out[o] = d;
+            } else {
+                return None;
+            }
+        }
+    }
+    Some(out)
+}
+
+fn combine_dtypes(
+    kind: Kind,
+    node: &str,
+    dtypes: impl IntoIterator<Item = Option<DType>>,
+) -> Result<Option<DType>> {
+    let mut out: Option<DType> = None;
+    for d in dtypes.into_iter().flatten() {
+        match out {
+            None => out = Some(d),
+            Some(prev) if prev == d => {}
+            Some(prev) => {
+                return Err(IrError::DTypeMismatch {
+                    kind: kind.name(),
+                    node: node.into(),
+                    a: prev.to_string(),
+                    b: d.to_string(),
+                })
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn children_dtype(kind: Kind, node: &str, children: &[Circuit]) -> Result<Option<DType>> {
+    combine_dtypes(kind, node, children.iter().map(Circuit::dtype))
+}
+
+fn identity_map(children: &[Circuit]) -> Vec<Vec<Option<usize>>> {
+    children.iter().map(|c| (0..c.rank()).map(Some).collect()).collect()
+}
+
+/// Shape, dtype and child-axis map for one kind.
+struct KindFacts {
+    shape: Shape,
+    dtype: Option<DType>,
+    axis_map: Vec<Vec<Option<usize>>>,
+}
+
+#[allow(clippy::too_many_lines)] // a flat match over kinds, one short arm each
+fn kind_facts(op: &Op, children: &[Circuit], node: &str) -> Result<KindFacts> {
+    let kind = op.kind();
+    let facts = |shape, dtype, axis_map| Ok(KindFacts { shape, dtype, axis_map });
+    match op {
+        Op::Array(a) => {
+            expect_children(kind, node, children, 0)?;
+            if let Some(&size) = a.shape().iter().find(|&&s| !decompose(s).symbols.is_empty()) {
+                return Err(IrError::ArrayHasReservedSymbolicSize { node: node.into(), size });
+            }
+            facts(a.shape().clone(), Some(a.dtype()), vec![])
+        }
+        Op::Scalar(s) => {
+            expect_children(kind, node, children, 0)?;
+            facts(s.shape.clone(), None, vec![])
+        }
+        Op::Symbol(s) => {
+            expect_children(kind, node, children, 0)?;
+            facts(s.shape.clone(), None, vec![])
+        }
+        Op::Einsum(e) => facts(
+            e.infer_shape(children, node)?,
+            children_dtype(kind, node, children)?,
+            e.child_axis_map(),
+        ),
+        Op::Add => {
+            let shapes: Vec<&Shape> = children.iter().map(Circuit::shape).collect();
+            let shape = broadcast_shapes(&shapes).ok_or_else(|| {
+                let (a, b) = first_broadcast_conflict(&shapes);
+                IrError::BroadcastMismatch { kind: "Add", node: node.into(), a, b }
+            })?;
+            let axis_map = children
+                .iter()
+                .map(|c| {
+                    let off = shape.len() - c.rank();
+                    c.shape()
+                        .iter()
+                        .enumerate()
+                        .map(|(i, &d)| (d == shape[off + i]).then_some(off + i))
+                        .collect()
+                })
+                .collect();
+            facts(shape, children_dtype(kind, node, children)?, axis_map)
+        }
+        Op::Rearrange(r) => {
+            expect_children(kind, node, children, 1)?;
+            let shape = r.spec.output_shape(children[0].shape()).map_err(|e| with_node(e, node))?;
+            facts(shape, children[0].dtype(), vec![r.spec.child_axis_map()])
+        }
+        Op::Index(idx) => {
+            expect_children(kind, node, children, 1)?;
+            let shape = idx.infer_shape(children[0].shape(), node)?;
+            check_index_tensor_values(idx, children[0].shape(), node)?;
+            facts(shape, children[0].dtype(), vec![idx.child_axis_map()])
+        }
+        Op::Scatter(s) => {
+            expect_children(kind, node, children, 1)?;
+            let want = s.child_shape();
+            if children[0].shape() != &want {
+                return Err(IrError::ShapeMismatch {
+                    kind: "Scatter",
+                    node: node.into(),
+                    what: "child shape for this index".into(),
+                    expected: want,
+                    got: children[0].shape().clone(),
+                });
+            }
+            facts(s.shape.clone(), children[0].dtype(), vec![])
+        }
+        Op::Concat(c) => facts(
+            c.infer_shape(children, node)?,
+            children_dtype(kind, node, children)?,
+            c.child_axis_map(children),
+        ),
+        Op::GeneralFunction(gf) => {
+            let info = gf.spec.shape_info(children, node)?;
+            let dtype = gf_dtype(&gf.spec, children, node)?;
+            let axis_map = gf_axis_map(&gf.spec, children);
+            facts(info.shape, dtype, axis_map)
+        }
+        Op::Conv(c) => {
+            facts(c.infer_shape(children, node)?, children_dtype(kind, node, children)?, vec![])
+        }
+        Op::Module(_) => Err(IrError::Module {
+            node: node.into(),
+            msg: "internal: modules are derived separately".into(),
+        }),
+        Op::SetSymbolicShape(s) => {
+            expect_children(kind, node, children, 1)?;
+            if children[0].rank() != s.shape.len() {
+                return Err(IrError::ShapeMismatch {
+                    kind: "SetSymbolicShape",
+                    node: node.into(),
+                    what: "child rank".into(),
+                    expected: s.shape.clone(),
+                    got: children[0].shape().clone(),
+                });
+            }
+            facts(s.shape.clone(), children[0].dtype(), identity_map(children))
+        }
+        Op::Tag(_) => {
+            expect_children(kind, node, children, 1)?;
+            facts(children[0].shape().clone(), children[0].dtype(), identity_map(children))
+        }
+        Op::DiscreteVar => {
+            expect_children(kind, node, children, 2)?;
+            let (values, probs) = (&children[0], &children[1]);
+            let Some((&n, rest)) = values.shape().split_first() else {
+                return Err(var_err(
+                    "DiscreteVar",
+                    node,
+                    "values need a leading samples dimension".into(),
+                ));
+            };
+            if probs.shape().as_slice() != [n] {
+                return Err(var_err(
+                    "DiscreteVar",
+                    node,
+                    format!(
+                        "probs_and_group must have shape [{n}] to match the values, got {:?}",
+                        probs.shape().as_slice()
+                    ),
+                ));
+            }
+            let map = vec![(0..values.rank()).map(|i| i.checked_sub(1)).collect(), vec![None]];
+            facts(rest.iter().copied().collect(), values.dtype(), map)
+        }
+        Op::StoredCumulantVar(v) => stored_cumulant_facts(v, children, node),
+        Op::Cumulant => {
+            let shape: Shape = children.iter().flat_map(|c| c.shape().iter().copied()).collect();
+            let mut offset = 0;
+            let map = children
+                .iter()
+                .map(|c| {
+                    let m = (offset..offset + c.rank()).map(Some).collect();
+                    offset += c.rank();
+                    m
+                })
+                .collect();
+            facts(shape, children_dtype(kind, node, children)?, map)
+        }
+    }
+}
+
+fn var_err(kind: &'static str, node: &str, msg: String) -> IrError {
+    IrError::Variable { kind, node: node.into(), msg }
+}
+
+fn stored_cumulant_facts(
+    v: &crate::kinds::StoredCumulantVar,
+    children: &[Circuit],
+    node: &str,
+) -> Result<KindFacts> {
+    let err = |msg: String| var_err("StoredCumulantVar", node, msg);
+    if v.orders.len() != children.len() {
+        return Err(err(format!("{} orders but {} children", v.orders.len(), children.len())));
+    }
+    if !v.orders.windows(2).all(|w| w[0] < w[1])
+        || v.orders.first() != Some(&1)
+        || v.orders.get(1) != Some(&2)
+    {
+        return Err(err(format!(
+            "orders must be ascending, distinct and start with 1, 2; got {:?}",
+            v.orders
+        )));
+    }
+    let base = children[0].shape().clone();
+    for (&k, child) in v.orders.iter().zip(children) {
+        let want: Shape = (0..k).flat_map(|_| base.iter().copied()).collect();
+        if child.shape() != &want {
+            return Err(err(format!(
+                "the order-{k} cumulant must have shape {:?} (the base shape repeated {k} times), got {:?}",
+                want.as_slice(),
+                child.shape().as_slice()
+            )));
+        }
+    }
+    let dtype = combine_dtypes(Kind::StoredCumulantVar, node, children.iter().map(Circuit::dtype))?;
+    let map = vec![(0..base.len()).map(Some).collect()];
+    Ok(KindFacts { shape: base, dtype, axis_map: map })
+}
+
+fn first_broadcast_conflict(shapes: &[&Shape]) -> (Shape, Shape) {
+    for (i, a) in shapes.iter().enumerate() {
+        for b in &shapes[i + 1..] {
+            if broadcast_shapes(&[a, b]).is_none() {
+                return ((*a).clone(), (*b).clone());
+            }
+        }
+    }
+    (Shape::new(), Shape::new())
+}
+
+fn check_index_tensor_values(idx: &Index, child_shape: &[usize], node: &str) -> Result<()> {
+    for (entry, &len) in idx.index.iter().zip(child_shape) {
+        let crate::kinds::TensorAxisIndex::Tensor(t) = entry else { continue };
+        if crate::size::is_symbolic(len) {
+            continue;
+        }
+        let l = len as i64;
+        if let Some(bad) = t.tensor().to_i64_vec().into_iter().find(|&v| v < -l || v >= l) {
+            return Err(IrError::Index {
+                node: node.into(),
+                msg: format!(
+                    "tensor index value {bad} is out of range for a dimension of size {len}"
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
+fn gf_dtype(spec: &GfSpec, children: &[Circuit], node: &str) -> Result<Option<DType>> {
+    let err = |msg: String| IrError::GeneralFunction { node: node.into(), msg };
+    match spec {
+        GfSpec::GenIndex { .. } | GfSpec::ExplicitIndex { .. } => {
+            if let Some(d) = children[1].dtype() {
+                if !d.is_int() {
+                    return Err(err(format!("the index must have an integer dtype, got {d}")));
+                }
+            }
+            Ok(children[0].dtype())
+        }
+        GfSpec::Cast { from, to } => {
+            if let (Some(want), Some(got)) = (from.dtype, children[0].dtype()) {
+                if want != got {
+                    return Err(err(format!("cast expects input dtype {want}, got {got}")));
+                }
+            }
+            Ok(to.dtype.or(children[0].dtype()))
+        }
+        GfSpec::Multinomial { .. } => {
+            if let Some(d) = children[0].dtype() {
+                if !d.is_float() {
+                    return Err(err(format!("multinomial probabilities must be floats, got {d}")));
+                }
+            }
+            Ok(Some(DType::I64))
+        }
+        GfSpec::Simple(SimpleFn::LastDimSize) => Ok(children[0].dtype()),
+        GfSpec::Simple(_) | GfSpec::Pow => children_dtype(Kind::GeneralFunction, node, children),
+    }
+}
+
+fn gf_axis_map(spec: &GfSpec, children: &[Circuit]) -> Vec<Vec<Option<usize>>> {
+    match spec {
+        GfSpec::Simple(f) if f.removes_last_dim() => {
+            let r = children[0].rank();
+            vec![(0..r).map(|i| (i + 1 < r).then_some(i)).collect()]
+        }
+        GfSpec::Simple(_) | GfSpec::Cast { .. } => identity_map(children),
+        _ => vec![],
+    }
+}
+
+fn kind_flags(op: &Op, children: &[Circuit], shape: &Shape) -> Flags {
+    let mut flags = children.iter().fold(Flags::ALL, |acc, c| acc.and(c.flags()));
+    match op {
+        Op::Symbol(_) => flags.set_explicitly_computable(false),
+        Op::SetSymbolicShape(_) => {
+            // An identity on values: computable when the asserted shape is concrete and the
+            // child already has it (rust_circuit never evaluates these; see DIFFERENCES.md).
+            let concrete =
+                !shape_is_symbolic(shape) && children.first().is_some_and(|c| c.shape() == shape);
+            if !concrete {
+                flags.set_explicitly_computable(false);
+            }
+        }
+        Op::DiscreteVar => {
+            flags.set_constant(false);
+            flags.set_explicitly_computable(false);
+            flags.set_can_be_sampled(true);
+        }
+        Op::StoredCumulantVar(v) => {
+            flags.set_constant(false);
+            flags.set_explicitly_computable(false);
+            flags.set_can_be_sampled(v.orders.iter().all(|&k| k <= 2));
+        }
+        Op::Cumulant => flags.set_constant(true),
+        _ => {}
+    }
+    flags
+}
+
+/// Free symbols of a node: the union of its children's, in visit order.
+pub(crate) fn union_free_symbols(children: &[Circuit]) -> Arc<[Circuit]> {
+    let mut with_syms = 0usize;
+    let mut last: Option<&Arc<[Circuit]>> = None;
+    for c in children {
+        if c.kind() == Kind::Symbol {
+            with_syms += 2;
+        } else if !c.0.info.free_symbols.is_empty() {
+            with_syms += 1;
+            last = Some(&c.0.info.free_symbols);
+        }
+    }
+    if with_syms == 0 {
+        return Arc::from(Vec::new());
+    }
+    if with_syms == 1 {
+        if let Some(l) = last {
+            return l.clone();
+        }
+    }
+    let mut out: Vec<Circuit> = Vec::new();
+    for c in children {
+        if c.kind() == Kind::Symbol {
+            if !out.contains(c) {
+                out.push(c.clone());
+            }
+        } else {
+            for s in c.0.info.free_symbols.iter() {
+                if !out.contains(s) {
+                    out.push(s.clone());
+                }
+            }
+        }
+    }
+    out.into()
+}
+
+pub(crate) fn derive(op: &Op, children: &[Circuit], name: Option<&str>) -> Result<Derived> {
+    let node = node_label(op.kind(), name);
+    if let Op::Module(m) = op {
+        return crate::module_subst::derive_module(m, children, &node);
+    }
+    let facts = kind_facts(op, children, &node)?;
+    let flags = kind_flags(op, children, &facts.shape);
+    let children_axes: Vec<&NamedAxes> = children.iter().map(Circuit::named_axes).collect();
+    let named_axes = named_axes::inherit(facts.shape.len(), &children_axes, &facts.axis_map);
+    let mut extra: Vec<constraints::Constraint> = Vec::new();
+    if let Op::SetSymbolicShape(s) = op {
+        for (&c, &t) in children[0].shape().iter().zip(&s.shape) {
+            if c != t && !crate::size::is_symbolic(c) && !crate::size::is_symbolic(t) {
+                return Err(IrError::ShapeMismatch {
+                    kind: "SetSymbolicShape",
+                    node,
+                    what: "child shape (concrete sizes must match)".into(),
+                    expected: s.shape.clone(),
+                    got: children[0].shape().clone(),
+                });
+            }
+            extra.extend(constraints::normalize(c, t));
+        }
+    }
+    let child_sets: Vec<&Constraints> = children.iter().map(|c| &c.0.info.constraints).collect();
+    let constraints = constraints::union(&child_sets, &extra);
+    if !extra.is_empty() {
+        constraints::check_satisfiable(&constraints)?;
+    }
+    Ok(Derived {
+        shape: facts.shape,
+        dtype: facts.dtype,
+        flags,
+        named_axes,
+        free_symbols: union_free_symbols(children),
+        constraints,
+        substituted: None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use smallvec::smallvec;
+
+    #[test]
+    fn broadcasting() {
+        let a: Shape = smallvec![5, 3, 6];
+        let b: Shape = smallvec![3, 1];
+        let c: Shape = smallvec![1, 6];
+        assert_eq!(broadcast_shapes(&[&a, &b, &c]).unwrap().as_slice(), &[5, 3, 6]);
+        let d: Shape = smallvec![4];
+        assert!(broadcast_shapes(&[&a, &d]).is_none());
+        let z: Shape = smallvec![0];
+        let one: Shape = smallvec![1];
+        assert!(broadcast_shapes(&[&z, &one]).is_none());
+        assert_eq!(broadcast_shapes(&[]).unwrap().len(), 0);
+    }
+}

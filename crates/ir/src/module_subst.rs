@@ -1,0 +1,302 @@
+//! Module semantics: substitution (beta reduction) of a call site. A Module's shape,
+//! flags and named axes are those of its substituted body, so the substitution runs when
+//! the Module is constructed and its result is kept on the node.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::derive::Derived;
+use crate::expand::{expand_node, repeat_front};
+use crate::kinds::{Module, ModuleArgSpec};
+use crate::ops::{Kind, Op};
+use crate::size::is_symbolic;
+use crate::size_map::{module_err, SizeMap};
+use crate::{Circuit, Result, Shape};
+
+/// How a Module's inputs line up with its arguments.
+struct Binding {
+    size_map: SizeMap,
+    batch: Shape,
+}
+
+fn bind(arg_specs: &[ModuleArgSpec], inputs: &[Circuit], node: &str) -> Result<Binding> {
+    let mut equations = Vec::new();
+    let mut batches: Vec<Shape> = Vec::new();
+    for (spec, input) in arg_specs.iter().zip(inputs) {
+        let sym = spec.symbol.shape();
+        let inp = input.shape();
+        let Some(n_batch) = inp.len().checked_sub(sym.len()) else {
+            return Err(module_err(
+                node,
+                format!(
+                    "input {} has rank {} but symbol {} needs rank {}",
+                    input.node_ref(),
+                    inp.len(),
+                    spec.symbol.node_ref(),
+                    sym.len()
+                ),
+            ));
+        };
+        if n_batch > 0 && !spec.batchable {
+            return Err(module_err(
+                node,
+                format!(
+                    "input {} has batch dims {:?} but argument {} is not batchable",
+                    input.node_ref(),
+                    &inp[..n_batch],
+                    spec.symbol.node_ref()
+                ),
+            ));
+        }
+        for (&s, &x) in sym.iter().zip(&inp[n_batch..]) {
+            if s == x {
+                continue;
+            }
+            if is_symbolic(s) {
+                equations.push((s, x));
+            } else if !spec.expandable || spec.ban_non_symbolic_size_expand {
+                return Err(module_err(
+                    node,
+                    format!(
+                        "input {} has shape {} but symbol {} has shape {} (a concrete size may only change with expandable=t and ban_non_symbolic_size_expand=f)",
+                        input.node_ref(),
+                        crate::size::format_shape(inp),
+                        spec.symbol.node_ref(),
+                        crate::size::format_shape(sym)
+                    ),
+                ));
+            }
+        }
+        batches.push(inp[..n_batch].iter().copied().collect());
+    }
+    let size_map = SizeMap::solve(&equations).map_err(|msg| module_err(node, msg))?;
+    let rank = batches.iter().map(|b| b.len()).max().unwrap_or(0);
+    let mut batch: Shape = smallvec::smallvec![0; rank];
+    let mut set = vec![false; rank];
+    for b in &batches {
+        let off = rank - b.len();
+        for (i, &d) in b.iter().enumerate() {
+            if set[off + i] && batch[off + i] != d {
+                return Err(module_err(
+                    node,
+                    format!("inputs have incompatible batch shapes {batches:?}"),
+                ));
+            }
+            batch[off + i] = d;
+            set[off + i] = true;
+        }
+    }
+    Ok(Binding { size_map, batch })
+}
+
+/// Symbols bound by Modules anywhere inside `circuit` (higher-order capture check).
+fn symbols_bound_inside(circuit: &Circuit) -> Vec<Circuit> {
+    let mut out = Vec::new();
+    for node in crate::traversal::toposort(std::slice::from_ref(circuit)) {
+        if let Op::Module(m) = node.op() {
+            for a in &m.arg_specs {
+                if !out.contains(&a.symbol) {
+                    out.push(a.symbol.clone());
+                }
+            }
+        }
+    }
+    out
+}
+
+fn same_ident(a: &Circuit, b: &Circuit) -> bool {
+    match (a.op(), b.op()) {
+        (Op::Symbol(x), Op::Symbol(y)) => x.uuid == y.uuid && a.name() == b.name(),
+        _ => false,
+    }
+}
+
+fn check_bindings(m: &Module, spec: &Circuit, inputs: &[Circuit], node: &str) -> Result<()> {
+    for free in spec.free_symbols().iter() {
+        for a in &m.arg_specs {
+            if same_ident(free, &a.symbol) && free != &a.symbol {
+                return Err(module_err(
+                    node,
+                    format!(
+                        "the body has a symbol {} with the same uuid and name as argument {} but a different shape or named axes",
+                        free.node_ref(),
+                        a.symbol.node_ref()
+                    ),
+                ));
+            }
+        }
+    }
+    if inputs.iter().any(|i| !i.free_symbols().is_empty()) {
+        let captured = symbols_bound_inside(spec);
+        for input in inputs {
+            for f in input.free_symbols().iter() {
+                if captured.contains(f) {
+                    return Err(module_err(
+                        node,
+                        format!(
+                            "input {} has free symbol {} which a module inside the body binds",
+                            input.node_ref(),
+                            f.node_ref()
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Replaces bound symbols in `body` (rebuilding the nodes above them with
+/// [`expand_node`]); symbols re-bound by a nested module are not replaced inside it.
+struct Substituter<'a> {
+    replacements: HashMap<Circuit, Circuit>,
+    size_map: &'a SizeMap,
+    memo: HashMap<Circuit, Circuit>,
+}
+
+impl Substituter<'_> {
+    fn run(&mut self, body: &Circuit) -> Result<Circuit> {
+        for node in crate::traversal::toposort(std::slice::from_ref(body)) {
+            let new = self.rebuild_one(&node)?;
+            self.memo.insert(node, new);
+        }
+        self.memo
+            .get(body)
+            .cloned()
+            .ok_or_else(|| module_err(&body.node_ref(), "internal: body not rebuilt".into()))
+    }
+
+    fn rebuild_one(&mut self, node: &Circuit) -> Result<Circuit> {
+        if let Some(r) = self.replacements.get(node) {
+            return Ok(r.clone());
+        }
+        if node.children().is_empty()
+            && !matches!(node.op(), Op::Scalar(s) if self.size_map.changes(&s.shape))
+        {
+            return Ok(node.clone());
+        }
+        if let Op::Module(m) = node.op() {
+            return self.rebuild_module(node, m);
+        }
+        let children: Vec<Circuit> = node
+            .children()
+            .iter()
+            .map(|c| self.memo.get(c).cloned().unwrap_or_else(|| c.clone()))
+            .collect();
+        expand_node(node, children, self.size_map)
+    }
+
+    /// A nested module: its args are rebuilt in this scope; its body in a scope without
+    /// the symbols it rebinds.
+    fn rebuild_module(&mut self, node: &Circuit, m: &Module) -> Result<Circuit> {
+        let mut children: Vec<Circuit> = node.children()[1..]
+            .iter()
+            .map(|c| self.memo.get(c).cloned().unwrap_or_else(|| c.clone()))
+            .collect();
+        let spec = &node.children()[0];
+        let shadowed: Vec<&Circuit> = m.arg_specs.iter().map(|a| &a.symbol).collect();
+        let needs_inner = spec
+            .free_symbols()
+            .iter()
+            .any(|f| self.replacements.contains_key(f) && !shadowed.contains(&f));
+        let new_spec = if needs_inner {
+            let replacements = self
+                .replacements
+                .iter()
+                .filter(|(k, _)| !shadowed.contains(k))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            let mut inner =
+                Substituter { replacements, size_map: self.size_map, memo: HashMap::new() };
+            inner.run(spec)?
+        } else {
+            spec.clone()
+        };
+        children.insert(0, new_spec);
+        node.with_children(children)
+    }
+}
+
+/// Substitutes a module call: the body with every argument symbol replaced by its input.
+pub(crate) fn substitute(m: &Module, children: &[Circuit], node: &str) -> Result<Circuit> {
+    let (spec, inputs) = children
+        .split_first()
+        .ok_or_else(|| module_err(node, "a Module needs its spec circuit as first child".into()))?;
+    if inputs.len() != m.arg_specs.len() {
+        return Err(module_err(
+            node,
+            format!("{} argument specs but {} inputs", m.arg_specs.len(), inputs.len()),
+        ));
+    }
+    check_bindings(m, spec, inputs, node)?;
+    let binding = bind(&m.arg_specs, inputs, node)?;
+    // When a symbol is bound twice, the rightmost binding wins.
+    let replacements: HashMap<Circuit, Circuit> =
+        m.arg_specs.iter().zip(inputs).map(|(a, i)| (a.symbol.clone(), i.clone())).collect();
+    let mut sub = Substituter { replacements, size_map: &binding.size_map, memo: HashMap::new() };
+    let result = sub.run(spec)?;
+    let body_rank = spec.rank();
+    let present = result
+        .rank()
+        .checked_sub(body_rank)
+        .ok_or_else(|| module_err(node, "internal: substitution lost dims".into()))?;
+    let missing = binding.batch.len().saturating_sub(present);
+    if missing > 0 {
+        return repeat_front(&result, &binding.batch[..missing], "rep_batch");
+    }
+    Ok(result)
+}
+
+pub(crate) fn derive_module(m: &Module, children: &[Circuit], node: &str) -> Result<Derived> {
+    let substituted = substitute(m, children, node)?;
+    let spec = &children[0];
+    let mut free: Vec<Circuit> = spec
+        .free_symbols()
+        .iter()
+        .filter(|s| !m.arg_specs.iter().any(|a| &a.symbol == *s))
+        .cloned()
+        .collect();
+    for input in &children[1..] {
+        for s in input.free_symbols().iter() {
+            if !free.contains(s) {
+                free.push(s.clone());
+            }
+        }
+    }
+    Ok(Derived {
+        shape: substituted.shape().clone(),
+        dtype: substituted.dtype(),
+        flags: substituted.flags(),
+        named_axes: substituted.named_axes().clone(),
+        free_symbols: Arc::from(free),
+        constraints: substituted.constraints().clone(),
+        substituted: Some(substituted),
+    })
+}
+
+/// Whether every argument symbol is free in the spec circuit (an unused argument is
+/// usually a mistake; the parser checks this by default).
+pub fn unused_arguments(spec: &Circuit, arg_specs: &[ModuleArgSpec]) -> Vec<Circuit> {
+    let free = spec.free_symbols();
+    arg_specs.iter().filter(|a| !free.contains(&a.symbol)).map(|a| a.symbol.clone()).collect()
+}
+
+impl Circuit {
+    /// For a Module: the substituted body (beta reduction), renamed to the module's name
+    /// when it is a new node (rust_circuit's rule).
+    ///
+    /// # Errors
+    /// [`crate::IrError::Module`] if this is not a Module.
+    pub fn substitute(&self) -> Result<Circuit> {
+        self.expect_kind(Kind::Module, "substitute")?;
+        let body = self.substituted().cloned().ok_or_else(|| {
+            module_err(&self.node_ref(), "internal: module without substitution".into())
+        })?;
+        let spec = &self.children()[0];
+        // rust_circuit's rule: the result takes the module's name when it is a new node.
+        if &body != spec && !spec.kind().is_leaf() && self.name().is_some() {
+            return body.rename(self.name());
+        }
+        Ok(body)
+    }
+}

@@ -1,0 +1,401 @@
+//! The circuit node: an immutable, reference-counted, hash-consed DAG node with cached
+//! derived facts (shape, dtype, flags, named axes, free symbols, hash).
+//!
+//! Every node is built by [`Circuit::build`] (exact naming, used by the parser and by
+//! rebuilds) or [`Circuit::new`] (autonaming, used by the builder API); both validate the
+//! kind's invariants, so a constructed circuit is always shape-consistent.
+
+use std::fmt;
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+
+use circuit_tensor::DType;
+
+use crate::constraints::Constraints;
+use crate::flags::Flags;
+use crate::named_axes::NamedAxes;
+use crate::ops::{Kind, Op};
+use crate::{autoname, derive, IrError, Result, Shape};
+
+/// A node name. Names are optional; `Some("")` (empty) differs from `None`.
+pub type Name = Arc<str>;
+
+/// A 32-byte blake3 content hash over kind, payload, name, flags, named axes and children.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct NodeHash(pub [u8; 32]);
+
+impl NodeHash {
+    /// Lowercase hex of the first `n` bytes (at most 32).
+    pub fn hex_prefix(&self, n_bytes: usize) -> String {
+        self.0.iter().take(n_bytes.min(32)).map(|b| format!("{b:02x}")).collect()
+    }
+}
+
+impl fmt::Debug for NodeHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "#{}", self.hex_prefix(6))
+    }
+}
+
+/// A circuit: a shared, immutable node together with everything below it.
+///
+/// Cloning is cheap. Equality and hashing use the content hash only.
+#[derive(Clone)]
+pub struct Circuit(pub(crate) Arc<Node>);
+
+/// The data of one node. Reached through [`Circuit`]'s accessors.
+pub struct Node {
+    pub(crate) op: Op,
+    pub(crate) children: Vec<Circuit>,
+    pub(crate) name: Option<Name>,
+    pub(crate) info: Info,
+}
+
+/// Facts derived once at construction.
+pub(crate) struct Info {
+    pub(crate) shape: Shape,
+    pub(crate) hash: NodeHash,
+    pub(crate) flags: Flags,
+    pub(crate) autoname_disabled_here: bool,
+    pub(crate) dtype: Option<DType>,
+    pub(crate) named_axes: NamedAxes,
+    pub(crate) free_symbols: Arc<[Circuit]>,
+    pub(crate) constraints: Constraints,
+    /// For a Module: the fully substituted body (modules are defined by substitution).
+    pub(crate) substituted: Option<Circuit>,
+}
+
+impl Circuit {
+    /// Builds a node with exactly the given name (no autonaming). `autoname_disabled`
+    /// turns autonaming off on this node (and therefore on every ancestor built on it);
+    /// the text format spells it `AD`.
+    ///
+    /// # Errors
+    /// Any validation error of the kind (wrong child count, shapes, dtypes, ...).
+    pub fn build(
+        op: Op,
+        children: Vec<Circuit>,
+        name: Option<Name>,
+        autoname_disabled: bool,
+    ) -> Result<Circuit> {
+        let op = derive::normalize(op, &children, name.as_deref())?;
+        let derived = derive::derive(&op, &children, name.as_deref())?;
+        let mut flags = derived.flags;
+        let children_autoname = children.iter().all(|c| c.flags().use_autoname());
+        flags.set_use_autoname(children_autoname && !autoname_disabled);
+        let hash =
+            crate::hashing::node_hash(&op, &children, name.as_deref(), flags, &derived.named_axes);
+        let info = Info {
+            shape: derived.shape,
+            hash,
+            flags,
+            autoname_disabled_here: autoname_disabled,
+            dtype: derived.dtype,
+            named_axes: derived.named_axes,
+            free_symbols: derived.free_symbols,
+            constraints: derived.constraints,
+            substituted: derived.substituted,
+        };
+        Ok(Circuit(Arc::new(Node { op, children, name, info })))
+    }
+
+    /// Builds a node; when `name` is `None` and autonaming is enabled for all children,
+    /// the node gets rust_circuit's automatic name (`a + b`, `a * b`, `x idx`, ...).
+    ///
+    /// # Errors
+    /// Any validation error of the kind.
+    pub fn new(op: Op, children: Vec<Circuit>, name: Option<Name>) -> Result<Circuit> {
+        let name = match name {
+            Some(n) => Some(n),
+            None if children.iter().all(|c| c.flags().use_autoname()) => {
+                autoname::autoname(&op, &children)
+            }
+            None => None,
+        };
+        Circuit::build(op, children, name, false)
+    }
+
+    /// The payload of this node.
+    pub fn op(&self) -> &Op {
+        &self.0.op
+    }
+
+    /// The kind of this node.
+    pub fn kind(&self) -> Kind {
+        self.0.op.kind()
+    }
+
+    /// The children, in order (for a Module: the spec circuit, then the arguments).
+    pub fn children(&self) -> &[Circuit] {
+        &self.0.children
+    }
+
+    /// The name, if any.
+    pub fn name(&self) -> Option<&str> {
+        self.0.name.as_deref()
+    }
+
+    /// The name as a shared string.
+    pub fn name_arc(&self) -> Option<&Name> {
+        self.0.name.as_ref()
+    }
+
+    /// The output shape.
+    pub fn shape(&self) -> &Shape {
+        &self.0.info.shape
+    }
+
+    /// Number of dimensions.
+    pub fn rank(&self) -> usize {
+        self.0.info.shape.len()
+    }
+
+    /// Number of elements (saturating `u128`, so declared shapes never overflow).
+    pub fn numel(&self) -> u128 {
+        crate::size::numel(&self.0.info.shape)
+    }
+
+    /// The content hash.
+    pub fn hash(&self) -> NodeHash {
+        self.0.info.hash
+    }
+
+    /// The flags (constant, explicitly computable, can be sampled, use autoname).
+    pub fn flags(&self) -> Flags {
+        self.0.info.flags
+    }
+
+    /// Whether autonaming was switched off on this very node (`AD` in the text format).
+    pub fn autoname_disabled_here(&self) -> bool {
+        self.0.info.autoname_disabled_here
+    }
+
+    /// Whether this node can be evaluated: constant and explicitly computable.
+    pub fn is_evaluable(&self) -> bool {
+        let f = self.flags();
+        f.is_constant() && f.is_explicitly_computable()
+    }
+
+    /// The element type, where children fix one (Scalars and Symbols have none).
+    pub fn dtype(&self) -> Option<DType> {
+        self.0.info.dtype
+    }
+
+    /// Named axes: `(axis, name)` pairs, sorted by axis.
+    pub fn named_axes(&self) -> &NamedAxes {
+        &self.0.info.named_axes
+    }
+
+    /// Symbols not bound by a Module inside this circuit, in visit order (a Symbol's free
+    /// symbols are itself).
+    pub fn free_symbols(&self) -> std::borrow::Cow<'_, [Circuit]> {
+        if self.kind() == Kind::Symbol {
+            std::borrow::Cow::Owned(vec![self.clone()])
+        } else {
+            std::borrow::Cow::Borrowed(&self.0.info.free_symbols)
+        }
+    }
+
+    /// Symbolic-size constraints collected from SetSymbolicShape nodes below.
+    pub fn constraints(&self) -> &Constraints {
+        &self.0.info.constraints
+    }
+
+    /// For a Module: its fully substituted body.
+    pub fn substituted(&self) -> Option<&Circuit> {
+        self.0.info.substituted.as_ref()
+    }
+
+    /// Whether both are the same allocation (a cheaper test than `==` when it holds).
+    pub fn ptr_eq(&self, other: &Circuit) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+
+    /// A short reference for messages: `'name'` or `<Kind #hash>`.
+    pub fn node_ref(&self) -> String {
+        match self.name() {
+            Some(n) => format!("'{n}'"),
+            None => format!("<{} {:?}>", self.kind().name(), self.hash()),
+        }
+    }
+
+    /// Rebuilds this node with new children (same payload, name and `AD` state).
+    ///
+    /// # Errors
+    /// Validation errors if the new children do not fit the payload.
+    pub fn with_children(&self, children: Vec<Circuit>) -> Result<Circuit> {
+        if children.len() == self.children().len()
+            && children.iter().zip(self.children()).all(|(a, b)| a == b)
+        {
+            return Ok(self.clone());
+        }
+        let rebuilt = Circuit::build(
+            self.0.op.clone(),
+            children,
+            self.0.name.clone(),
+            self.autoname_disabled_here(),
+        )?;
+        // Named axes describe the node's output; while the rank is unchanged they stay valid.
+        if rebuilt.rank() == self.rank() && !self.named_axes().is_empty() {
+            rebuilt.with_named_axes_if_changed(self.named_axes())
+        } else {
+            Ok(rebuilt)
+        }
+    }
+
+    /// Returns the same node with another name (`None` removes it).
+    ///
+    /// # Errors
+    /// Never in practice (the payload was already valid); kept fallible for uniformity.
+    pub fn rename(&self, name: Option<&str>) -> Result<Circuit> {
+        if self.name() == name {
+            return Ok(self.clone());
+        }
+        self.rebuild_with_name(name.map(Name::from))
+    }
+
+    /// Like [`Circuit::rename`] with a shared string.
+    ///
+    /// # Errors
+    /// See [`Circuit::rename`].
+    pub fn rebuild_with_name(&self, name: Option<Name>) -> Result<Circuit> {
+        let rebuilt = Circuit::build(
+            self.0.op.clone(),
+            self.0.children.clone(),
+            name,
+            self.autoname_disabled_here(),
+        )?;
+        rebuilt.with_named_axes_if_changed(self.named_axes())
+    }
+
+    /// Returns the node with autonaming disabled on it (`AD`).
+    ///
+    /// # Errors
+    /// See [`Circuit::rename`].
+    pub fn with_autoname_disabled(&self) -> Result<Circuit> {
+        if self.autoname_disabled_here() {
+            return Ok(self.clone());
+        }
+        let rebuilt =
+            Circuit::build(self.0.op.clone(), self.0.children.clone(), self.0.name.clone(), true)?;
+        rebuilt.with_named_axes_if_changed(self.named_axes())
+    }
+
+    /// Returns the node with these named axes (replacing inherited ones).
+    ///
+    /// # Errors
+    /// [`IrError::NamedAxes`] for an axis beyond the rank, a repeated axis, or a name with
+    /// whitespace, `[`, `]` or `:`.
+    pub fn with_named_axes(&self, axes: NamedAxes) -> Result<Circuit> {
+        crate::named_axes::validate(&axes, self.rank(), &self.node_ref())?;
+        let mut axes = axes;
+        axes.sort_by_key(|(a, _)| *a);
+        if &axes == self.named_axes() {
+            return Ok(self.clone());
+        }
+        let node = &self.0;
+        let hash = crate::hashing::node_hash(
+            &node.op,
+            &node.children,
+            node.name.as_deref(),
+            node.info.flags,
+            &axes,
+        );
+        let info = Info {
+            shape: node.info.shape.clone(),
+            hash,
+            flags: node.info.flags,
+            autoname_disabled_here: node.info.autoname_disabled_here,
+            dtype: node.info.dtype,
+            named_axes: axes,
+            free_symbols: node.info.free_symbols.clone(),
+            constraints: node.info.constraints.clone(),
+            substituted: node.info.substituted.clone(),
+        };
+        Ok(Circuit(Arc::new(Node {
+            op: node.op.clone(),
+            children: node.children.clone(),
+            name: node.name.clone(),
+            info,
+        })))
+    }
+
+    fn with_named_axes_if_changed(self, axes: &NamedAxes) -> Result<Circuit> {
+        if self.named_axes() == axes {
+            Ok(self)
+        } else {
+            self.with_named_axes(axes.clone())
+        }
+    }
+
+    /// Returns an error naming this node if it is not of the given kind.
+    pub(crate) fn expect_kind(&self, kind: Kind, context: &str) -> Result<()> {
+        if self.kind() == kind {
+            Ok(())
+        } else {
+            Err(IrError::Invalid {
+                kind: kind.name(),
+                node: self.node_ref(),
+                msg: format!("{context}: expected a {}, got a {}", kind.name(), self.kind().name()),
+            })
+        }
+    }
+}
+
+impl PartialEq for Circuit {
+    fn eq(&self, other: &Circuit) -> bool {
+        Arc::ptr_eq(&self.0, &other.0) || self.0.info.hash == other.0.info.hash
+    }
+}
+
+impl Eq for Circuit {}
+
+impl Hash for Circuit {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.0.info.hash.hash(state);
+    }
+}
+
+impl PartialOrd for Circuit {
+    fn partial_cmp(&self, other: &Circuit) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+/// Circuits order by `(name, hash)`, as rust_circuit's sorted sets do.
+impl Ord for Circuit {
+    fn cmp(&self, other: &Circuit) -> std::cmp::Ordering {
+        (self.name(), self.hash()).cmp(&(other.name(), other.hash()))
+    }
+}
+
+impl fmt::Debug for Circuit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} {} {}",
+            self.node_ref(),
+            crate::size::format_shape(self.shape()),
+            self.kind().name()
+        )
+    }
+}
+
+/// Dropping a long chain of nodes recursively could overflow the stack, so children
+/// whose last reference is being dropped are unlinked onto an explicit worklist.
+impl Drop for Node {
+    fn drop(&mut self) {
+        let mut stack: Vec<Circuit> = std::mem::take(&mut self.children);
+        if let Some(s) = self.info.substituted.take() {
+            stack.push(s);
+        }
+        while let Some(child) = stack.pop() {
+            if let Some(mut node) = Arc::into_inner(child.0) {
+                stack.append(&mut node.children);
+                if let Some(s) = node.info.substituted.take() {
+                    stack.push(s);
+                }
+            }
+        }
+    }
+}
