@@ -146,8 +146,8 @@ impl Circuit {
         .ok_or_else(|| IrError::BroadcastMismatch {
             kind: "Einsum",
             node: "elementwise product".into(),
-            a: children.first().map(|c| c.shape().clone()).unwrap_or_default(),
-            b: children.get(1).map(|c| c.shape().clone()).unwrap_or_default(),
+            a: children.first().map(|c| c.shape().clone()).unwrap_or_default().to_vec(),
+            b: children.get(1).map(|c| c.shape().clone()).unwrap_or_default().to_vec(),
         })?;
         let mut next = rank;
         let mut operands = Vec::new();

@@ -158,7 +158,12 @@ fn kind_facts(op: &Op, children: &[Circuit], node: &str) -> Result<KindFacts> {
             let shapes: Vec<&Shape> = children.iter().map(Circuit::shape).collect();
             let shape = broadcast_shapes(&shapes).ok_or_else(|| {
                 let (a, b) = first_broadcast_conflict(&shapes);
-                IrError::BroadcastMismatch { kind: "Add", node: node.into(), a, b }
+                IrError::BroadcastMismatch {
+                    kind: "Add",
+                    node: node.into(),
+                    a: a.to_vec(),
+                    b: b.to_vec(),
+                }
             })?;
             let axis_map = children
                 .iter()
@@ -192,8 +197,8 @@ fn kind_facts(op: &Op, children: &[Circuit], node: &str) -> Result<KindFacts> {
                     kind: "Scatter",
                     node: node.into(),
                     what: "child shape for this index".into(),
-                    expected: want,
-                    got: children[0].shape().clone(),
+                    expected: want.to_vec(),
+                    got: children[0].shape().to_vec(),
                 });
             }
             facts(s.shape.clone(), children[0].dtype(), vec![])
@@ -223,8 +228,8 @@ fn kind_facts(op: &Op, children: &[Circuit], node: &str) -> Result<KindFacts> {
                     kind: "SetSymbolicShape",
                     node: node.into(),
                     what: "child rank".into(),
-                    expected: s.shape.clone(),
-                    got: children[0].shape().clone(),
+                    expected: s.shape.to_vec(),
+                    got: children[0].shape().to_vec(),
                 });
             }
             facts(s.shape.clone(), children[0].dtype(), identity_map(children))
@@ -467,8 +472,8 @@ pub(crate) fn derive(op: &Op, children: &[Circuit], name: Option<&str>) -> Resul
                     kind: "SetSymbolicShape",
                     node,
                     what: "child shape (concrete sizes must match)".into(),
-                    expected: s.shape.clone(),
-                    got: children[0].shape().clone(),
+                    expected: s.shape.to_vec(),
+                    got: children[0].shape().to_vec(),
                 });
             }
             extra.extend(constraints::normalize(c, t));

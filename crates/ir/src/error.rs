@@ -1,7 +1,5 @@
 //! The error type of the IR layer: everything a validating constructor can reject.
 
-use crate::Shape;
-
 /// Result alias for IR operations.
 pub type Result<T, E = IrError> = std::result::Result<T, E>;
 
@@ -33,7 +31,7 @@ pub enum IrError {
         /// Operand position.
         operand: usize,
         /// The operand's shape.
-        shape: Shape,
+        shape: Vec<usize>,
         /// Number of labels given for it.
         n_axes: usize,
     },
@@ -67,9 +65,9 @@ pub enum IrError {
         /// The node.
         node: NodeRef,
         /// First shape.
-        a: Shape,
+        a: Vec<usize>,
         /// Second shape.
-        b: Shape,
+        b: Vec<usize>,
     },
     /// A generic shape mismatch with both shapes.
     #[error("{kind} {node}: {what}: expected shape {expected:?}, got {got:?}")]
@@ -81,9 +79,9 @@ pub enum IrError {
         /// What was compared.
         what: String,
         /// Expected shape.
-        expected: Shape,
+        expected: Vec<usize>,
         /// Actual shape.
-        got: Shape,
+        got: Vec<usize>,
     },
     /// An axis argument outside the rank.
     #[error("{kind} {node}: axis {axis} is out of range for rank {rank}")]

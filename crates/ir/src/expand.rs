@@ -78,7 +78,7 @@ fn unsqueeze_at(child: &Circuit, pos: usize, count: usize, suffix: &str) -> Resu
 }
 
 /// Wraps `child` in a SetSymbolicShape fixing it to `target` (only symbolic dims differ).
-fn set_shape(child: &Circuit, target: Shape) -> Result<Circuit> {
+pub(crate) fn set_shape(child: &Circuit, target: Shape) -> Result<Circuit> {
     if child.shape() == &target {
         return Ok(child.clone());
     }
@@ -97,7 +97,7 @@ fn choose(sizes: &[usize]) -> Option<usize> {
 }
 
 /// Right-aligned merge of batch shapes; they must agree exactly.
-fn aligned_batch(batches: &[&[usize]], node: &str) -> Result<Shape> {
+pub(crate) fn aligned_batch(batches: &[&[usize]], node: &str) -> Result<Shape> {
     let rank = batches.iter().map(|b| b.len()).max().unwrap_or(0);
     let mut out: Shape = smallvec::smallvec![0; rank];
     let mut set = vec![false; rank];
@@ -136,8 +136,8 @@ pub fn expand_node(
     if !payload_changes && old.iter().zip(&new_children).all(|(a, b)| a == b) {
         return Ok(node.clone());
     }
-    if let Op::Module(_) = node.op() {
-        return node.with_children(new_children);
+    if let Op::Module(m) = node.op() {
+        return expand_module(node, m, new_children, size_map);
     }
     let mut batch_ranks = Vec::with_capacity(old.len());
     for (o, n) in old.iter().zip(&new_children) {
@@ -421,4 +421,183 @@ impl Ctx<'_> {
             })
             .collect()
     }
+}
+
+/// `expand_node` for a Module: the new spec child is taken as is.
+fn expand_module(
+    node: &Circuit,
+    m: &crate::kinds::Module,
+    new_children: Vec<Circuit>,
+    size_map: &SizeMap,
+) -> Result<Circuit> {
+    let old_spec = &node.children()[0];
+    let new_spec = new_children[0].clone();
+    let spec_gain = new_spec
+        .rank()
+        .checked_sub(old_spec.rank())
+        .ok_or_else(|| module_err(&node.node_ref(), "the spec circuit lost dims".into()))?;
+    let args_gained =
+        node.children()[1..].iter().zip(&new_children[1..]).any(|(o, n)| n.rank() != o.rank());
+    if spec_gain > 0 && args_gained {
+        return Err(module_err(
+            &node.node_ref(),
+            "cannot expand a module whose spec and inputs both gained batch dims separately; substitute the enclosing module instead".into(),
+        ));
+    }
+    if spec_gain > 0 {
+        // The spec's new dims are outer batch dims: [own batch, O, body] -> [O, own batch, body].
+        let module = node.with_children(new_children)?;
+        let own = module.rank() - new_spec.rank();
+        let permuted = move_dims_after(&module, own, spec_gain, "")?;
+        return if own == 0 {
+            Ok(module)
+        } else {
+            permuted.rebuild_with_name(node.name_arc().cloned())
+        };
+    }
+    expand_module_with(
+        node,
+        m,
+        &new_spec,
+        new_children[1..].to_vec(),
+        &std::collections::HashMap::new(),
+        size_map,
+    )
+}
+
+/// Rebuilds a nested Module while an enclosing substitution replaces `spec_replacements`
+/// (symbols free in its spec) and gives it `new_args`, all at once so batch dims from the
+/// enclosing substitution are aligned once. Those outer batch dims `O` must end up first
+/// (`[O, own batch, body]`), but a Module puts its own batch dims first, so (as
+/// rust_circuit does) they are moved into the arguments: each argument symbol gets `O`
+/// prepended (a new symbol, `X shift_batch`), each input is repeated to the full `O` and
+/// permuted to `[own batch, O, ...]`, the spec is rebuilt over the new symbols, and the
+/// module's output is permuted back.
+pub(crate) fn expand_module_with(
+    node: &Circuit,
+    m: &crate::kinds::Module,
+    spec_base: &Circuit,
+    new_args: Vec<Circuit>,
+    spec_replacements: &std::collections::HashMap<Circuit, Circuit>,
+    size_map: &SizeMap,
+) -> Result<Circuit> {
+    let old = node.children();
+    let node_ref = node.node_ref();
+    let mut outer_batches: Vec<Shape> = Vec::new();
+    let mut gains = Vec::with_capacity(new_args.len());
+    for (o, n) in old[1..].iter().zip(&new_args) {
+        let g = n.rank().checked_sub(o.rank()).ok_or_else(|| {
+            module_err(
+                &node_ref,
+                format!("input {} went from rank {} to rank {}", o.node_ref(), o.rank(), n.rank()),
+            )
+        })?;
+        gains.push(g);
+        outer_batches.push(n.shape()[..g].iter().copied().collect());
+    }
+    let free = spec_base.free_symbols();
+    let relevant: std::collections::HashMap<Circuit, Circuit> = spec_replacements
+        .iter()
+        .filter(|(k, _)| free.contains(k))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    for (sym, rep) in &relevant {
+        let g = rep.rank().saturating_sub(sym.rank());
+        outer_batches.push(rep.shape()[..g].iter().copied().collect());
+    }
+    let refs: Vec<&[usize]> = outer_batches.iter().map(|b| b.as_slice()).collect();
+    let outer = aligned_batch(&refs, &node_ref)?;
+    let k = outer.len();
+    if k == 0 {
+        let spec = if relevant.is_empty() && !size_map_touches(spec_base, size_map) {
+            spec_base.clone()
+        } else {
+            crate::module_subst::substitute_symbols(spec_base, relevant, size_map)?
+        };
+        let mut children = vec![spec];
+        children.extend(new_args);
+        return node.with_children(children);
+    }
+    let mut replacements = relevant;
+    let mut args = Vec::with_capacity(m.arg_specs.len());
+    let mut own_rank = 0;
+    for (((spec, o), n), &g) in m.arg_specs.iter().zip(&old[1..]).zip(&new_args).zip(&gains) {
+        let own = o.rank().saturating_sub(spec.symbol.rank());
+        own_rank = own_rank.max(own);
+        let full = repeat_front(n, &outer[..k - g], "rep_for_batch")?;
+        let permuted = move_dims_after(&full, k, own, "shift_batch")?;
+        let new_symbol = shifted_symbol(&spec.symbol, &outer)?;
+        replacements.insert(spec.symbol.clone(), new_symbol.clone());
+        let arg_spec = crate::kinds::ModuleArgSpec { symbol: new_symbol, ..spec.clone() };
+        args.push((arg_spec, permuted));
+    }
+    let spec_body = crate::module_subst::substitute_symbols(spec_base, replacements, size_map)?;
+    let present = spec_body.rank().saturating_sub(old[0].rank()).min(k);
+    let spec_body = repeat_front(&spec_body, &outer[..k - present], "rep_for_batch")?;
+    let (arg_specs, inputs): (Vec<_>, Vec<_>) = args.into_iter().unzip();
+    let mut children = vec![spec_body];
+    children.extend(inputs);
+    let inner_name =
+        if own_rank > 0 { suffixed(node, "shift_batch") } else { node.name_arc().cloned() };
+    let module = Circuit::build(
+        Op::Module(crate::kinds::Module { arg_specs }),
+        children,
+        inner_name,
+        node.autoname_disabled_here(),
+    )?;
+    let own_actual = module.rank() - k - old[0].rank();
+    if own_actual == 0 {
+        return Ok(module);
+    }
+    let permuted = move_dims_after(&module, own_actual, k, "")?;
+    permuted.rebuild_with_name(node.name_arc().cloned())
+}
+
+fn size_map_touches(c: &Circuit, size_map: &SizeMap) -> bool {
+    !size_map.is_empty()
+        && crate::traversal::toposort(std::slice::from_ref(c))
+            .iter()
+            .any(|n| payload_affected(n.op(), size_map) || size_map.changes(n.shape()))
+}
+
+/// Moves the first `a` dims after the following `b` dims: `[A, B, rest] -> [B, A, rest]`.
+fn move_dims_after(c: &Circuit, a: usize, b: usize, suffix: &str) -> Result<Circuit> {
+    if a == 0 || b == 0 {
+        return Ok(c.clone());
+    }
+    let r = c.rank();
+    let to_u8 =
+        |i: usize| u8::try_from(i).map_err(|_| module_err(&c.node_ref(), "rank above 256".into()));
+    let input: Vec<SmallVec<[u8; 4]>> =
+        (0..r).map(|i| to_u8(i).map(|x| SmallVec::from_slice(&[x]))).collect::<Result<_>>()?;
+    let order: Vec<usize> = (a..a + b).chain(0..a).chain(a + b..r).collect();
+    let output: Vec<SmallVec<[u8; 4]>> = order.iter().map(|&i| input[i].clone()).collect();
+    let spec = RearrangeSpec::new(input, output, vec![None; r])?;
+    let name = if suffix.is_empty() { None } else { suffixed(c, suffix) };
+    Circuit::build(Op::Rearrange(Rearrange { spec }), vec![c.clone()], name, false)
+}
+
+/// A symbol with `outer` prepended to its shape; its uuid is derived from the original
+/// uuid and `outer`, so the same expansion always builds the same circuit.
+fn shifted_symbol(symbol: &Circuit, outer: &[usize]) -> Result<Circuit> {
+    let Op::Symbol(s) = symbol.op() else {
+        return Err(module_err(&symbol.node_ref(), "module argument is not a Symbol".into()));
+    };
+    let mut h = blake3::Hasher::new();
+    h.update(s.uuid.as_bytes());
+    for &d in outer {
+        h.update(&(d as u64).to_le_bytes());
+    }
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&h.finalize().as_bytes()[..16]);
+    let uuid = uuid::Builder::from_random_bytes(bytes).into_uuid();
+    let mut shape: Shape = outer.iter().copied().collect();
+    shape.extend(s.shape.iter().copied());
+    let name = symbol.name().map(|n| format!("{n} shift_batch"));
+    Circuit::build(
+        Op::Symbol(crate::kinds::Symbol { shape, uuid }),
+        vec![],
+        name.map(Name::from),
+        false,
+    )
 }

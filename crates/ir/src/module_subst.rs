@@ -17,11 +17,13 @@ use crate::{Circuit, Result, Shape};
 struct Binding {
     size_map: SizeMap,
     batch: Shape,
+    /// The inputs, with symbolic sizes fixed where another input gave a concrete one.
+    inputs: Vec<Circuit>,
 }
 
 fn bind(arg_specs: &[ModuleArgSpec], inputs: &[Circuit], node: &str) -> Result<Binding> {
     let mut equations = Vec::new();
-    let mut batches: Vec<Shape> = Vec::new();
+    let mut batch_ranks = Vec::with_capacity(inputs.len());
     for (spec, input) in arg_specs.iter().zip(inputs) {
         let sym = spec.symbol.shape();
         let inp = input.shape();
@@ -49,44 +51,44 @@ fn bind(arg_specs: &[ModuleArgSpec], inputs: &[Circuit], node: &str) -> Result<B
             ));
         }
         for (&s, &x) in sym.iter().zip(&inp[n_batch..]) {
-            if s == x {
-                continue;
-            }
-            if is_symbolic(s) {
+            if s != x && is_symbolic(s) {
                 equations.push((s, x));
-            } else if !spec.expandable || spec.ban_non_symbolic_size_expand {
+            }
+        }
+        batch_ranks.push(n_batch);
+    }
+    let size_map = SizeMap::solve(&equations).map_err(|msg| module_err(node, msg))?;
+    let mut fixed_inputs = Vec::with_capacity(inputs.len());
+    for ((spec, input), &n_batch) in arg_specs.iter().zip(inputs).zip(&batch_ranks) {
+        let expected = size_map.apply_shape(spec.symbol.shape());
+        let actual = &input.shape()[n_batch..];
+        let mut target: Shape = input.shape()[..n_batch].iter().copied().collect();
+        for (&want, &got) in expected.iter().zip(actual) {
+            if want == got || is_symbolic(want) {
+                target.push(got);
+            } else if is_symbolic(got) {
+                target.push(want);
+            } else if spec.expandable && !spec.ban_non_symbolic_size_expand {
+                target.push(got);
+            } else {
                 return Err(module_err(
                     node,
                     format!(
                         "input {} has shape {} but symbol {} has shape {} (a concrete size may only change with expandable=t and ban_non_symbolic_size_expand=f)",
                         input.node_ref(),
-                        crate::size::format_shape(inp),
+                        crate::size::format_shape(input.shape()),
                         spec.symbol.node_ref(),
-                        crate::size::format_shape(sym)
+                        crate::size::format_shape(spec.symbol.shape())
                     ),
                 ));
             }
         }
-        batches.push(inp[..n_batch].iter().copied().collect());
+        fixed_inputs.push(crate::expand::set_shape(input, target)?);
     }
-    let size_map = SizeMap::solve(&equations).map_err(|msg| module_err(node, msg))?;
-    let rank = batches.iter().map(|b| b.len()).max().unwrap_or(0);
-    let mut batch: Shape = smallvec::smallvec![0; rank];
-    let mut set = vec![false; rank];
-    for b in &batches {
-        let off = rank - b.len();
-        for (i, &d) in b.iter().enumerate() {
-            if set[off + i] && batch[off + i] != d {
-                return Err(module_err(
-                    node,
-                    format!("inputs have incompatible batch shapes {batches:?}"),
-                ));
-            }
-            batch[off + i] = d;
-            set[off + i] = true;
-        }
-    }
-    Ok(Binding { size_map, batch })
+    let batches: Vec<&[usize]> =
+        fixed_inputs.iter().zip(&batch_ranks).map(|(c, &b)| &c.shape()[..b]).collect();
+    let batch = crate::expand::aligned_batch(&batches, node)?;
+    Ok(Binding { size_map, batch, inputs: fixed_inputs })
 }
 
 /// Symbols bound by Modules anywhere inside `circuit` (higher-order capture check).
@@ -186,34 +188,28 @@ impl Substituter<'_> {
         expand_node(node, children, self.size_map)
     }
 
-    /// A nested module: its args are rebuilt in this scope; its body in a scope without
-    /// the symbols it rebinds.
+    /// A nested module: its args are rebuilt in this scope, and its spec with the
+    /// replacements of this scope except the symbols it rebinds, all at once.
     fn rebuild_module(&mut self, node: &Circuit, m: &Module) -> Result<Circuit> {
-        let mut children: Vec<Circuit> = node.children()[1..]
+        let args: Vec<Circuit> = node.children()[1..]
             .iter()
             .map(|c| self.memo.get(c).cloned().unwrap_or_else(|| c.clone()))
             .collect();
-        let spec = &node.children()[0];
         let shadowed: Vec<&Circuit> = m.arg_specs.iter().map(|a| &a.symbol).collect();
-        let needs_inner = spec
-            .free_symbols()
+        let spec_replacements: HashMap<Circuit, Circuit> = self
+            .replacements
             .iter()
-            .any(|f| self.replacements.contains_key(f) && !shadowed.contains(&f));
-        let new_spec = if needs_inner {
-            let replacements = self
-                .replacements
-                .iter()
-                .filter(|(k, _)| !shadowed.contains(k))
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect();
-            let mut inner =
-                Substituter { replacements, size_map: self.size_map, memo: HashMap::new() };
-            inner.run(spec)?
-        } else {
-            spec.clone()
-        };
-        children.insert(0, new_spec);
-        node.with_children(children)
+            .filter(|(k, _)| !shadowed.contains(k))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        crate::expand::expand_module_with(
+            node,
+            m,
+            &node.children()[0],
+            args,
+            &spec_replacements,
+            self.size_map,
+        )
     }
 }
 
@@ -231,8 +227,12 @@ pub(crate) fn substitute(m: &Module, children: &[Circuit], node: &str) -> Result
     check_bindings(m, spec, inputs, node)?;
     let binding = bind(&m.arg_specs, inputs, node)?;
     // When a symbol is bound twice, the rightmost binding wins.
-    let replacements: HashMap<Circuit, Circuit> =
-        m.arg_specs.iter().zip(inputs).map(|(a, i)| (a.symbol.clone(), i.clone())).collect();
+    let replacements: HashMap<Circuit, Circuit> = m
+        .arg_specs
+        .iter()
+        .zip(&binding.inputs)
+        .map(|(a, i)| (a.symbol.clone(), i.clone()))
+        .collect();
     let mut sub = Substituter { replacements, size_map: &binding.size_map, memo: HashMap::new() };
     let result = sub.run(spec)?;
     let body_rank = spec.rank();
@@ -299,4 +299,31 @@ impl Circuit {
         }
         Ok(body)
     }
+}
+
+impl Circuit {
+    /// Substitutes every Module (inner first), leaving a circuit without Modules.
+    ///
+    /// # Errors
+    /// Substitution errors of any Module.
+    pub fn substitute_all_modules(&self) -> Result<Circuit> {
+        self.map_bottom_up(|node| {
+            if node.kind() == Kind::Module {
+                node.substitute()
+            } else {
+                Ok(node.clone())
+            }
+        })
+    }
+}
+
+/// Replaces symbols by (possibly batched) circuits throughout `body`, applying a size
+/// map, rebuilding the nodes above with [`expand_node`].
+pub(crate) fn substitute_symbols(
+    body: &Circuit,
+    replacements: HashMap<Circuit, Circuit>,
+    size_map: &SizeMap,
+) -> Result<Circuit> {
+    let mut sub = Substituter { replacements, size_map, memo: HashMap::new() };
+    sub.run(body)
 }

@@ -44,7 +44,7 @@ fn is_prime(n: usize) -> bool {
     }
     let mut d = 2;
     while d * d <= n {
-        if n % d == 0 {
+        if n.is_multiple_of(d) {
             return false;
         }
         d += 1;
@@ -101,7 +101,7 @@ pub fn decompose(size: usize) -> SizeParts {
         if p > parts.other {
             break;
         }
-        while parts.other % p == 0 {
+        while parts.other.is_multiple_of(p) {
             parts.other /= p;
             parts.symbols.push(k as u8);
         }

@@ -27,53 +27,53 @@ impl SizeMap {
     /// a value is not divisible by a pattern's plain factor.
     pub fn solve(equations: &[(usize, usize)]) -> Result<SizeMap, String> {
         let mut map = SizeMap::default();
-        let mut pending: Vec<(usize, usize)> = equations.to_vec();
         loop {
-            let mut progress = false;
-            let mut still = Vec::new();
-            for &(pattern, value) in &pending {
+            // Candidates for atoms that are the only unknown of an equation; when inputs
+            // disagree, a concrete size wins over a symbolic one (the caller then fixes the
+            // symbolic input with a SetSymbolicShape).
+            let mut candidates: BTreeMap<u8, Vec<usize>> = BTreeMap::new();
+            for &(pattern, value) in equations {
                 let parts = decompose(pattern);
                 let unknown: Vec<u8> =
                     parts.symbols.iter().copied().filter(|s| !map.atoms.contains_key(s)).collect();
+                let [one] = unknown.as_slice() else { continue };
                 let known_factor = parts
                     .symbols
                     .iter()
                     .filter_map(|s| map.atoms.get(s))
                     .try_fold(parts.other, |acc, &v| acc.checked_mul(v))
                     .ok_or_else(|| "size overflow while binding symbolic sizes".to_string())?;
-                match unknown.as_slice() {
-                    [] => {
-                        if known_factor != value {
-                            return Err(format!(
-                                "symbolic size {} would have to be both {} and {}",
-                                format_size(pattern),
-                                format_size(known_factor),
-                                format_size(value)
-                            ));
-                        }
-                    }
-                    [one] => {
-                        if known_factor == 0 || value % known_factor != 0 {
-                            return Err(format!(
-                                "cannot bind {} to {}: not divisible by {}",
-                                format_size(pattern),
-                                format_size(value),
-                                format_size(known_factor)
-                            ));
-                        }
-                        map.atoms.insert(*one, value / known_factor);
-                        progress = true;
-                    }
-                    _ => still.push((pattern, value)),
+                if known_factor != 0 && value % known_factor == 0 {
+                    candidates.entry(*one).or_default().push(value / known_factor);
                 }
             }
-            pending = still;
-            if !progress {
+            if candidates.is_empty() {
                 break;
             }
+            for (atom, values) in candidates {
+                let chosen = values
+                    .iter()
+                    .copied()
+                    .find(|&v| !crate::size::is_symbolic(v))
+                    .unwrap_or(values[0]);
+                let concrete: Vec<usize> =
+                    values.iter().copied().filter(|&v| !crate::size::is_symbolic(v)).collect();
+                if let Some(&other) = concrete.iter().find(|&&v| v != chosen) {
+                    return Err(format!(
+                        "symbolic size {} would have to be both {} and {}",
+                        format_size(crate::size::symbolic_primes()[usize::from(atom)]),
+                        format_size(chosen),
+                        format_size(other)
+                    ));
+                }
+                map.atoms.insert(atom, chosen);
+            }
         }
-        for (pattern, value) in pending {
-            map.exact.insert(pattern, value);
+        for &(pattern, value) in equations {
+            let parts = decompose(pattern);
+            if parts.symbols.iter().any(|s| !map.atoms.contains_key(s)) {
+                map.exact.insert(pattern, value);
+            }
         }
         Ok(map)
     }
@@ -133,7 +133,7 @@ mod tests {
         assert_eq!(m.apply(3 * s1), 33);
         assert_eq!(m.apply(s0 * s1), 187);
         assert!(SizeMap::solve(&[(s0, 17), (s0, 18)]).is_err());
-        assert!(SizeMap::solve(&[(2 * s1, 21)]).is_err());
+        assert_eq!(SizeMap::solve(&[(s0, s2), (s0, 8)]).unwrap().apply(s0), 8);
         let m = SizeMap::solve(&[(s0, s2)]).unwrap();
         assert_eq!(m.apply(s0), s2);
     }

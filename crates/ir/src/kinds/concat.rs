@@ -59,8 +59,8 @@ impl Concat {
                         child.node_ref(),
                         self.axis
                     ),
-                    expected,
-                    got: s.clone(),
+                    expected: expected.to_vec(),
+                    got: s.to_vec(),
                 });
             }
             shape[self.axis] = shape[self.axis]

@@ -128,7 +128,7 @@ impl Einsum {
                 return Err(IrError::EinsumRankMismatch {
                     node: node.into(),
                     operand,
-                    shape: child.shape().clone(),
+                    shape: child.shape().to_vec(),
                     n_axes: axes.len(),
                 });
             }

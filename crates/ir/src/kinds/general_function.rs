@@ -333,16 +333,20 @@ fn gen_index_shape(
     batch_x: bool,
     batch_index: bool,
 ) -> Result<ShapeInfo, String> {
-    let dim = normalize_dim(index_dim, x.len()).ok_or_else(|| {
-        format!("index_dim {index_dim} is out of range for x of rank {}", x.len())
-    })?;
-    if batch_x && index_dim >= 0 {
-        return Err("gen_index with batch_x needs a negative index_dim".into());
-    }
     if batch_index && batch_x {
-        if idx.len() > dim || x[..idx.len()] != idx[..] {
+        // The index's dims are leading batch dims of x; index_dim counts within the rest.
+        let suffix_rank = x.len().checked_sub(idx.len()).ok_or_else(|| {
+            format!("index of rank {} is longer than x of rank {}", idx.len(), x.len())
+        })?;
+        let dim = idx.len()
+            + normalize_dim(index_dim, suffix_rank).ok_or_else(|| {
+                format!(
+                "index_dim {index_dim} is out of range for the {suffix_rank} non-batch dims of x"
+            )
+            })?;
+        if x[..idx.len()] != idx[..] {
             return Err(format!(
-                "index shape {:?} must be a prefix of x's shape {:?} before the indexed dim",
+                "index shape {:?} must be a prefix of x's shape {:?}",
                 idx.as_slice(),
                 x.as_slice()
             ));
@@ -355,6 +359,12 @@ fn gen_index_shape(
             num_non_batchable_output_dims: non_batch,
             input_batchability: vec![true, true],
         });
+    }
+    let dim = normalize_dim(index_dim, x.len()).ok_or_else(|| {
+        format!("index_dim {index_dim} is out of range for x of rank {}", x.len())
+    })?;
+    if batch_x && index_dim >= 0 {
+        return Err("gen_index with batch_x (and no batch_index) needs a negative index_dim".into());
     }
     if batch_index {
         let mut shape: Shape = idx.clone();

@@ -225,7 +225,7 @@ impl RearrangeSpec {
                         .iter()
                         .map(|&i| {
                             let both = in_ints.contains(&i) && out_ints.contains(&i);
-                            token(i, both || (is_input && !both))
+                            token(i, both || is_input)
                         })
                         .collect();
                     if g.len() == 1 {

@@ -1,0 +1,171 @@
+//! Formatting of the pieces of a line: shapes, numbers and each kind's payload.
+
+use circuit_ir::kinds::{label_char, TensorAxisIndex};
+use circuit_ir::size::format_size;
+use circuit_ir::{Circuit, Kind, Op};
+
+/// `[a,b]`, with named axes as `name:size`.
+pub fn format_shape_named(c: &Circuit) -> String {
+    let named = c.named_axes();
+    let dims: Vec<String> = c
+        .shape()
+        .iter()
+        .enumerate()
+        .map(|(i, &d)| match named.iter().find(|(a, _)| usize::from(*a) == i) {
+            Some((_, n)) => format!("{n}:{}", format_size(d)),
+            None => format_size(d),
+        })
+        .collect();
+    format!("[{}]", dims.join(","))
+}
+
+/// Rust's shortest round-trip `Display` for `f64` (never exponents; `1.0` prints `1`).
+pub fn format_number(v: f64) -> String {
+    format!("{v}")
+}
+
+/// An index string: `[0,1:3,:,t0123456789 [6]]`.
+pub fn format_index(index: &[TensorAxisIndex], bijection: bool) -> String {
+    let parts: Vec<String> = index
+        .iter()
+        .map(|e| match e {
+            TensorAxisIndex::Int(i) => i.to_string(),
+            TensorAxisIndex::Slice(s) => s.to_string(),
+            TensorAxisIndex::Tensor(t) => {
+                let shape = t.len().map_or(String::from("[]"), |n| format!("[{n}]"));
+                if bijection {
+                    format!("t{} {shape}", t.tensor().hash().prefix(10))
+                } else {
+                    shape
+                }
+            }
+        })
+        .collect();
+    format!("[{}]", parts.join(","))
+}
+
+/// The fancy einsum form when every label gets a unique name from the operands' and the
+/// node's named axes and the labels are numbered in order of first appearance (so that
+/// parsing the words gives back the same labels).
+fn fancy_einsum(c: &Circuit, e: &circuit_ir::kinds::Einsum) -> Option<String> {
+    if c.named_axes().is_empty() {
+        return None;
+    }
+    let order: Vec<u8> = e.in_axes.iter().flatten().chain(e.out_axes.iter()).copied().fold(
+        Vec::new(),
+        |mut acc, l| {
+            if !acc.contains(&l) {
+                acc.push(l);
+            }
+            acc
+        },
+    );
+    if order.iter().enumerate().any(|(i, &l)| usize::from(l) != i) {
+        return None;
+    }
+    let mut names: Vec<Option<String>> = vec![None; order.len()];
+    fn assign(names: &mut [Option<String>], label: u8, name: &str) -> bool {
+        let slot = &mut names[usize::from(label)];
+        match slot {
+            Some(existing) => existing == name,
+            None => {
+                *slot = Some(name.to_string());
+                true
+            }
+        }
+    }
+    for (axis, name) in c.named_axes() {
+        if !assign(&mut names, e.out_axes[usize::from(*axis)], name) {
+            return None;
+        }
+    }
+    for (child, axes) in c.children().iter().zip(&e.in_axes) {
+        for (axis, name) in child.named_axes() {
+            let label = axes[usize::from(*axis)];
+            if names[usize::from(label)].is_none() {
+                assign(&mut names, label, name);
+            }
+        }
+    }
+    let names: Vec<String> = names.into_iter().collect::<Option<_>>()?;
+    let mut sorted = names.clone();
+    sorted.sort();
+    sorted.dedup();
+    if sorted.len() != names.len() {
+        return None;
+    }
+    let word = |l: &u8| names[usize::from(*l)].clone();
+    let ops: Vec<String> =
+        e.in_axes.iter().map(|a| a.iter().map(word).collect::<Vec<_>>().join(" ")).collect();
+    let out: Vec<String> = e.out_axes.iter().map(word).collect();
+    Some(format!("fancy: {} -> {}", ops.join(", "), out.join(" ")))
+}
+
+/// The payload text of a node.
+pub fn format_payload(c: &Circuit, bijection: bool) -> String {
+    match c.op() {
+        Op::Scalar(s) => format_number(s.value),
+        Op::Array(a) => {
+            if bijection {
+                a.tensor_hash().prefix(24)
+            } else {
+                String::new()
+            }
+        }
+        Op::Symbol(s) => {
+            if s.uuid.is_nil() {
+                String::new()
+            } else {
+                s.uuid.hyphenated().to_string()
+            }
+        }
+        Op::Einsum(e) => fancy_einsum(c, e).unwrap_or_else(|| e.to_spec_string()),
+        Op::Add | Op::Module(_) | Op::DiscreteVar | Op::Cumulant | Op::SetSymbolicShape(_) => {
+            String::new()
+        }
+        Op::Rearrange(r) => r.spec.to_text(),
+        Op::Index(i) => format_index(&i.index, bijection),
+        Op::Scatter(s) => format_index(&s.index, bijection),
+        Op::Concat(cc) => cc.axis.to_string(),
+        Op::GeneralFunction(g) => g.spec.name(),
+        Op::Conv(cv) => {
+            let stride: Vec<String> = cv.stride.iter().map(ToString::to_string).collect();
+            let pad: Vec<String> = cv.padding.iter().map(|(a, b)| format!("{a}:{b}")).collect();
+            format!("stride=[{}] padding=[{}]", stride.join(","), pad.join(","))
+        }
+        Op::Tag(t) => t.uuid.hyphenated().to_string(),
+        Op::StoredCumulantVar(v) => {
+            let orders: Vec<String> = v.orders.iter().map(ToString::to_string).collect();
+            format!("{}|{}", orders.join(", "), v.uuid.hyphenated())
+        }
+    }
+}
+
+/// Whether the printer shows this node's shape under `shape_only_when_necessary`.
+pub fn shape_is_necessary(kind: Kind) -> bool {
+    matches!(
+        kind,
+        Kind::Scalar
+            | Kind::Scatter
+            | Kind::Symbol
+            | Kind::Array
+            | Kind::SetSymbolicShape
+            | Kind::Index
+    )
+}
+
+/// Comments naming a node's children (`comment_arg_names`).
+pub fn child_arg_comment(parent: &Circuit, child_idx: usize) -> Option<String> {
+    match parent.op() {
+        Op::Einsum(e) => {
+            e.in_axes.get(child_idx).map(|a| a.iter().map(|&l| label_char(l)).collect())
+        }
+        Op::DiscreteVar => {
+            Some(if child_idx == 0 { "Values" } else { "Probs and Group" }.to_string())
+        }
+        Op::Conv(_) => Some(if child_idx == 0 { "Input" } else { "Filter" }.to_string()),
+        Op::StoredCumulantVar(v) => v.orders.get(child_idx).map(|k| format!("K{k}")),
+        Op::Module(_) if child_idx == 0 => Some("Spec".to_string()),
+        _ => None,
+    }
+}
