@@ -30,12 +30,7 @@ impl PairwiseGemm {
     /// non-final [`crate::ContractionStep::result`] of an optimized path is in exactly this
     /// order for its two operands.
     pub fn gemm_output(&self) -> Vec<Label> {
-        self.batch
-            .iter()
-            .chain(&self.m)
-            .chain(&self.n)
-            .copied()
-            .collect()
+        self.batch.iter().chain(&self.m).chain(&self.n).copied().collect()
     }
 
     /// Whether the step is a plain outer product (no batch and no contracted labels).
@@ -74,10 +69,6 @@ pub fn pairwise_plan(a: &[Label], b: &[Label], out: &[Label]) -> Result<Pairwise
             plan.sum_a.push(l);
         }
     }
-    plan.sum_b = b
-        .iter()
-        .copied()
-        .filter(|l| !out.contains(l) && !a.contains(l))
-        .collect();
+    plan.sum_b = b.iter().copied().filter(|l| !out.contains(l) && !a.contains(l)).collect();
     Ok(plan)
 }

@@ -40,12 +40,20 @@
 //!   It never costs more than opt_einsum's `optimal`, `dp` or `greedy` and is sometimes
 //!   strictly cheaper than opt_einsum's `optimal`, whose search caches pair results by label
 //!   sets alone (see the `optimal` module docs).
-//! - [`Strategy::DynamicProgramming`]: opt_einsum-style DP with a growing cost cap over each
-//!   connected component, after absorbing subset operands; components are then joined by
+//! - [`Strategy::DynamicProgramming`]: absorb operands whose labels are a subset of another's,
+//!   split into components connected by summable (non-output) labels, run opt_einsum-style DP
+//!   with a growing cost cap on each (bounded by [`PathOptions::dp_max_entries_per_level`] and
+//!   [`PathOptions::dp_max_pair_visits`], greedy when exceeded), then join the components by
 //!   outer products, smallest first.
 //! - [`Strategy::Greedy`]: opt_einsum's greedy heuristic, after the same preprocessing.
-//! - [`Strategy::Auto`]: Optimal up to [`AUTO_OPTIMAL_MAX_OPERANDS`] operands; otherwise,
-//!   per component, Optimal / DP (up to [`AUTO_DP_MAX_OPERANDS`]) / greedy.
+//! - [`Strategy::Auto`]: Optimal up to [`AUTO_OPTIMAL_MAX_OPERANDS`] operands; otherwise the
+//!   DP pipeline choosing per component Optimal (≤ [`AUTO_OPTIMAL_MAX_OPERANDS`]), DP
+//!   (≤ [`AUTO_DP_MAX_OPERANDS`]) or greedy.
+//!
+//! A [`PathOptions::memory_limit`] bounds every intermediate but the final output: Optimal and
+//! DP search only within it (falling back to the unconstrained search when nothing fits),
+//! greedy prefers pairs that fit; [`ContractionPath::exceeds_memory_limit`] reports the
+//! outcome.
 //!
 //! Everything is deterministic: no hash-map iteration order reaches a result.
 
@@ -70,7 +78,7 @@ pub use gemm::{pairwise_plan, PairwiseGemm};
 pub use optimal::OPTIMAL_MAX_OPERANDS;
 pub use optimize::{
     optimize, PathOptions, Strategy, AUTO_DP_MAX_OPERANDS, AUTO_OPTIMAL_MAX_OPERANDS,
-    DEFAULT_DP_MAX_ENTRIES_PER_LEVEL,
+    DEFAULT_DP_MAX_ENTRIES_PER_LEVEL, DEFAULT_DP_MAX_PAIR_VISITS,
 };
 pub use path::{flop_count, ContractionPath, ContractionStep};
 pub use spec::{naive_flops, EinsumSpec};

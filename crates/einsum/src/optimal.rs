@@ -48,22 +48,15 @@ impl SubProblem {
             .zip(&sets)
             .map(|(&id, set)| {
                 let private = b.private(id);
-                if private.is_empty() {
+                if !b.allow_reductions || private.is_empty() {
                     return None;
                 }
                 let r = set.difference(&private);
                 let cost = flop_count(b.p.size(set), true, 1);
-                limit
-                    .is_none_or(|m| b.p.size(&r) <= m)
-                    .then_some((r, cost))
+                limit.is_none_or(|m| b.p.size(&r) <= m).then_some((r, cost))
             })
             .collect();
-        Self {
-            ids: ids.to_vec(),
-            sets,
-            outside,
-            reduced,
-        }
+        Self { ids: ids.to_vec(), sets, outside, reduced }
     }
 
     /// Cheapest way to combine two sub-results whose current label sets are `ca`/`cb`
@@ -123,11 +116,7 @@ impl Tree {
             Tree::Pair(l, r) => {
                 let a = l.emit(b, sub);
                 let c = r.emit(b, sub);
-                let plain = PairChoice {
-                    cost: 0,
-                    reduce_a: false,
-                    reduce_b: false,
-                };
+                let plain = PairChoice { cost: 0, reduce_a: false, reduce_b: false };
                 b.contract_with(a, c, plain)
             }
         }
@@ -169,12 +158,7 @@ pub(crate) fn exact_tree(b: &Builder<'_>, sub: &SubProblem, limit: Option<u128>)
     let mut best: Vec<Option<Entry>> = vec![None; full + 1];
     for (i, set) in sub.sets.iter().enumerate() {
         cur[1 << i] = set.clone();
-        best[1 << i] = Some(Entry {
-            cost: 0,
-            left: 0,
-            reduce_left: false,
-            reduce_right: false,
-        });
+        best[1 << i] = Some(Entry { cost: 0, left: 0, reduce_left: false, reduce_right: false });
     }
     for s in 1..=full {
         if s.count_ones() < 2 {
@@ -186,6 +170,8 @@ pub(crate) fn exact_tree(b: &Builder<'_>, sub: &SubProblem, limit: Option<u128>)
         if !fits {
             continue;
         }
+        // every split's last step involves at least the kept labels: a lower bound
+        let floor = flop_count(cur[s].size(sizes), false, 2);
         let low = s & s.wrapping_neg();
         let rest = s ^ low;
         let mut found: Option<Entry> = None;
@@ -196,21 +182,13 @@ pub(crate) fn exact_tree(b: &Builder<'_>, sub: &SubProblem, limit: Option<u128>)
             if c != 0 {
                 if let (Some(ea), Some(ec)) = (best[a], best[c]) {
                     let base = ea.cost.saturating_add(ec.cost);
-                    if found.is_none_or(|f| base < f.cost) {
-                        let (extra, ra, rc) = sub.combine(
-                            sizes,
-                            (&cur[a], single(a)),
-                            (&cur[c], single(c)),
-                            &cur[s],
-                        );
+                    if found.is_none_or(|f| base.saturating_add(floor) < f.cost) {
+                        let (extra, ra, rc) =
+                            sub.combine(sizes, (&cur[a], single(a)), (&cur[c], single(c)), &cur[s]);
                         let cost = base.saturating_add(extra);
                         if found.is_none_or(|f| cost < f.cost) {
-                            found = Some(Entry {
-                                cost,
-                                left: a,
-                                reduce_left: ra,
-                                reduce_right: rc,
-                            });
+                            found =
+                                Some(Entry { cost, left: a, reduce_left: ra, reduce_right: rc });
                         }
                     }
                 }
@@ -239,10 +217,7 @@ fn build(best: &[Option<Entry>], s: usize, reduce: bool) -> Tree {
         None if s == 0 => Tree::Leaf(0, false),
         None => {
             let low = s & s.wrapping_neg();
-            Tree::Pair(
-                Box::new(build(best, low, false)),
-                Box::new(build(best, s ^ low, false)),
-            )
+            Tree::Pair(Box::new(build(best, low, false)), Box::new(build(best, s ^ low, false)))
         }
     }
 }

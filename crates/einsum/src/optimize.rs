@@ -1,6 +1,6 @@
 //! The entry point: [`optimize`] with its [`Strategy`] and [`PathOptions`].
 
-use crate::dp::{dp_tree, DP_MAX_OPERANDS};
+use crate::dp::{dp_tree, DpOutcome, DP_MAX_OPERANDS};
 use crate::error::{EinsumError, Result};
 use crate::greedy::greedy;
 use crate::optimal::{exact_tree, SubProblem, OPTIMAL_MAX_OPERANDS};
@@ -11,16 +11,19 @@ use crate::spec::EinsumSpec;
 
 /// [`Strategy::Auto`] uses [`Strategy::Optimal`] for at most this many operands.
 pub const AUTO_OPTIMAL_MAX_OPERANDS: usize = 8;
-/// Beyond [`AUTO_OPTIMAL_MAX_OPERANDS`], [`Strategy::Auto`] runs the DP on connected
-/// components of at most this many operands (after subset merging), greedy on larger ones.
+/// Beyond [`AUTO_OPTIMAL_MAX_OPERANDS`] operands, [`Strategy::Auto`] splits the einsum into
+/// connected components (after subset merging) and runs Optimal on components of at most
+/// [`AUTO_OPTIMAL_MAX_OPERANDS`] operands, DP on those of at most this many, greedy beyond.
 pub const AUTO_DP_MAX_OPERANDS: usize = 16;
 /// Default of [`PathOptions::dp_max_entries_per_level`].
 pub const DEFAULT_DP_MAX_ENTRIES_PER_LEVEL: usize = 512;
+/// Default of [`PathOptions::dp_max_pair_visits`] (a few milliseconds of search).
+pub const DEFAULT_DP_MAX_PAIR_VISITS: u64 = 100_000;
 
 /// How to search for a contraction order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Strategy {
-    /// Optimal for small einsums, DP for medium components, greedy beyond (see
+    /// Optimal for small einsums, then per component Optimal / DP / greedy by size (see
     /// [`AUTO_OPTIMAL_MAX_OPERANDS`], [`AUTO_DP_MAX_OPERANDS`]).
     #[default]
     Auto,
@@ -28,7 +31,8 @@ pub enum Strategy {
     /// reductions of inputs over their private labels included (at most
     /// [`OPTIMAL_MAX_OPERANDS`] operands, else [`EinsumError::TooManyOperands`]).
     Optimal,
-    /// opt_einsum-style dynamic programming per connected component, after subset merging.
+    /// opt_einsum-style dynamic programming per connected component, after subset merging
+    /// (greedy for components over [`DP_MAX_OPERANDS`] operands or the visit budget).
     DynamicProgramming,
     /// opt_einsum-style greedy, after subset merging.
     Greedy,
@@ -45,6 +49,15 @@ pub struct PathOptions {
     pub memory_limit: Option<u128>,
     /// DP only: entries kept per subset size (the cheapest); bounds the DP's run time.
     pub dp_max_entries_per_level: usize,
+    /// DP only: pairs of sub-results one component's search may visit (over all cost-cap
+    /// rounds) before that component falls back to greedy; bounds the DP's run time on dense
+    /// components (about 70 ns per visit).
+    pub dp_max_pair_visits: u64,
+    /// Whether an input may first be summed over its private labels (labels no other operand
+    /// and not the output has) by a one-operand step, where that is cheaper than summing them
+    /// inside its first pairwise contraction. `false` restricts paths to pairwise steps, the
+    /// space opt_einsum's `optimal` searches.
+    pub early_reductions: bool,
 }
 
 impl Default for PathOptions {
@@ -53,6 +66,8 @@ impl Default for PathOptions {
             strategy: Strategy::Auto,
             memory_limit: None,
             dp_max_entries_per_level: DEFAULT_DP_MAX_ENTRIES_PER_LEVEL,
+            dp_max_pair_visits: DEFAULT_DP_MAX_PAIR_VISITS,
+            early_reductions: true,
         }
     }
 }
@@ -60,24 +75,22 @@ impl Default for PathOptions {
 impl PathOptions {
     /// Default options with the given strategy.
     pub fn with_strategy(strategy: Strategy) -> Self {
-        Self {
-            strategy,
-            ..Self::default()
-        }
+        Self { strategy, ..Self::default() }
     }
 }
 
 /// Finds a contraction path for `spec`.
 ///
 /// Zero inputs give an empty path; one input gives one one-operand step. Otherwise every step
-/// contracts two operands or reduces one input over labels nothing else uses. Deterministic:
-/// the same spec and options always give the same path.
+/// contracts two operands or (see [`PathOptions::early_reductions`]) reduces one input over
+/// labels nothing else uses. Deterministic: the same spec and options always give the same
+/// path.
 pub fn optimize(spec: &EinsumSpec, opts: &PathOptions) -> Result<ContractionPath> {
     spec.validate()?;
     let problem = Problem::new(spec);
     let n = problem.leaves.len();
     let limit = opts.memory_limit;
-    let mut b = Builder::new(&problem);
+    let mut b = Builder::new(&problem, opts.early_reductions);
     match n {
         0 => return Ok(ContractionPath::default()),
         1 => {
@@ -116,7 +129,7 @@ pub fn optimize(spec: &EinsumSpec, opts: &PathOptions) -> Result<ContractionPath
                     (Strategy::Auto, len) if len > AUTO_DP_MAX_OPERANDS => {
                         greedy(&mut b, &comp, limit)
                     }
-                    _ => run_dp(&mut b, &comp, limit, opts.dp_max_entries_per_level),
+                    _ => run_dp(&mut b, &comp, limit, opts),
                 };
                 results.extend(id);
             }
@@ -145,16 +158,16 @@ fn run_dp(
     b: &mut Builder<'_>,
     ids: &[usize],
     limit: Option<u128>,
-    max_entries: usize,
+    opts: &PathOptions,
 ) -> Option<usize> {
     if ids.len() <= DP_MAX_OPERANDS {
         for lim in [limit, None] {
             let sub = SubProblem::new(b, ids, lim);
-            if let Some(tree) = dp_tree(b, &sub, lim, max_entries) {
-                return Some(tree.emit(b, &sub));
-            }
-            if lim.is_none() {
-                break;
+            let max_entries = opts.dp_max_entries_per_level;
+            match dp_tree(b, &sub, lim, max_entries, opts.dp_max_pair_visits) {
+                DpOutcome::Found(tree) => return Some(tree.emit(b, &sub)),
+                DpOutcome::Infeasible if lim.is_some() => {}
+                DpOutcome::Infeasible | DpOutcome::GaveUp => break,
             }
         }
     }

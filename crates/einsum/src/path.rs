@@ -3,7 +3,10 @@
 
 use std::collections::BTreeSet;
 
+use smallvec::SmallVec;
+
 use crate::error::{EinsumError, Result};
+use crate::problem::{Builder, Problem};
 use crate::spec::EinsumSpec;
 use crate::Label;
 
@@ -60,6 +63,39 @@ pub struct ContractionPath {
 }
 
 impl ContractionPath {
+    /// Costs a given path, in opt_einsum's list-of-positions form (each step one or two
+    /// positions in the current operand list), for `spec`. Fails when a step is malformed or
+    /// the path does not end with the output (a single input needs one step, `[[0]]`).
+    pub fn from_positions(spec: &EinsumSpec, positions: &[Vec<usize>]) -> Result<Self> {
+        spec.validate()?;
+        let problem = Problem::new(spec);
+        let mut b = Builder::new(&problem, true);
+        let mut current: Vec<usize> = (0..problem.leaves.len()).collect();
+        for (k, step) in positions.iter().enumerate() {
+            let distinct: BTreeSet<usize> = step.iter().copied().collect();
+            if step.is_empty() || step.len() > 2 || distinct.len() != step.len() {
+                return Err(EinsumError::InvalidPath(format!(
+                    "step {k}: {step:?} must name 1 or 2 distinct positions"
+                )));
+            }
+            let mut ids = SmallVec::new();
+            for &pos in distinct.iter().rev() {
+                if pos >= current.len() {
+                    return Err(EinsumError::InvalidPath(format!(
+                        "step {k}: position {pos} out of {}",
+                        current.len()
+                    )));
+                }
+                ids.push(current.remove(pos));
+            }
+            ids.reverse();
+            current.push(b.record(ids));
+        }
+        let path = b.finish(None);
+        path.validate(spec)?;
+        Ok(path)
+    }
+
     /// The path in opt_einsum's list-of-tuples form (each step's `operands`).
     pub fn positions(&self) -> Vec<Vec<usize>> {
         self.steps.iter().map(|s| s.operands.clone()).collect()
@@ -72,11 +108,8 @@ impl ContractionPath {
     pub fn validate(&self, spec: &EinsumSpec) -> Result<()> {
         let bad = |msg: String| Err(EinsumError::InvalidPath(msg));
         spec.validate()?;
-        let mut current: Vec<BTreeSet<Label>> = spec
-            .inputs
-            .iter()
-            .map(|t| t.iter().copied().collect())
-            .collect();
+        let mut current: Vec<BTreeSet<Label>> =
+            spec.inputs.iter().map(|t| t.iter().copied().collect()).collect();
         let output: BTreeSet<Label> = spec.output.iter().copied().collect();
         let mut total: u128 = 0;
         let mut largest: u128 = 0;

@@ -29,8 +29,9 @@ pub(crate) fn merge_subsets(b: &mut Builder<'_>, limit: Option<u128>) {
     }
 }
 
-/// Splits `ids` into groups connected by shared labels (union-find); each group ascending,
-/// groups ordered by their smallest id.
+/// Splits `ids` into groups connected by shared *summable* labels (labels not in the output),
+/// as opt_einsum's DP does: operands linked only through output labels (e.g. a batch label)
+/// are joined later, by outer products. Each group ascending, groups ordered by smallest id.
 pub(crate) fn components(b: &Builder<'_>, ids: &[usize]) -> Vec<Vec<usize>> {
     let n = ids.len();
     let mut parent: Vec<usize> = (0..n).collect();
@@ -43,7 +44,7 @@ pub(crate) fn components(b: &Builder<'_>, ids: &[usize]) -> Vec<Vec<usize>> {
     }
     let mut first_with: Vec<Option<usize>> = vec![None; b.p.n_labels];
     for (k, &id) in ids.iter().enumerate() {
-        for l in b.set(id).iter() {
+        for l in b.set(id).difference(&b.p.out).iter() {
             match first_with.get(l).copied().flatten() {
                 Some(f) => {
                     let (rf, rk) = (find(&mut parent, f), find(&mut parent, k));
@@ -61,13 +62,13 @@ pub(crate) fn components(b: &Builder<'_>, ids: &[usize]) -> Vec<Vec<usize>> {
     }
     let mut groups: Vec<Vec<usize>> = Vec::new();
     let mut root_slot: Vec<Option<usize>> = vec![None; n];
-    for k in 0..n {
+    for (k, &id) in ids.iter().enumerate() {
         let r = find(&mut parent, k);
         match root_slot[r] {
-            Some(g) => groups[g].push(ids[k]),
+            Some(g) => groups[g].push(id),
             None => {
                 root_slot[r] = Some(groups.len());
-                groups.push(vec![ids[k]]);
+                groups.push(vec![id]);
             }
         }
     }

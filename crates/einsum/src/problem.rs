@@ -55,10 +55,7 @@ impl Problem {
             });
         }
         let n_labels = labels.len();
-        let sizes = labels
-            .iter()
-            .map(|l| spec.sizes.get(l).copied().unwrap_or(1))
-            .collect();
+        let sizes = labels.iter().map(|l| spec.sizes.get(l).copied().unwrap_or(1)).collect();
         let dense = |t: &[Label]| -> Vec<usize> {
             distinct_in_order(t.iter().filter_map(|l| index.get(l).copied()))
         };
@@ -69,15 +66,7 @@ impl Problem {
             .collect();
         let out_order = dense(&spec.output);
         let out = LabelSet::from_indices(n_labels, out_order.iter().copied());
-        Self {
-            labels,
-            sizes,
-            n_labels,
-            out,
-            out_order,
-            leaves,
-            leaf_orders,
-        }
+        Self { labels, sizes, n_labels, out, out_order, leaves, leaf_orders }
     }
 
     /// Product of the sizes of `set`'s labels.
@@ -106,6 +95,9 @@ pub(crate) struct Builder<'p> {
     counts: Vec<u32>,
     /// The recorded steps (SSA ids of their inputs); step `k` creates id `n_inputs + k`.
     steps: Vec<SmallVec<[usize; 2]>>,
+    /// Whether inputs may be reduced over their private labels before their first pairwise
+    /// contraction.
+    pub allow_reductions: bool,
 }
 
 /// The best way found to contract a pair: whether to first sum each side's private labels.
@@ -121,7 +113,7 @@ pub(crate) struct PairChoice {
 
 impl<'p> Builder<'p> {
     /// A builder whose alive operands are the problem's inputs.
-    pub(crate) fn new(p: &'p Problem) -> Self {
+    pub(crate) fn new(p: &'p Problem, allow_reductions: bool) -> Self {
         let mut counts = vec![0u32; p.n_labels];
         for leaf in &p.leaves {
             for l in leaf.iter() {
@@ -130,20 +122,8 @@ impl<'p> Builder<'p> {
                 }
             }
         }
-        let ops = p
-            .leaves
-            .iter()
-            .map(|s| Operand {
-                set: s.clone(),
-                dead: false,
-            })
-            .collect();
-        Self {
-            p,
-            ops,
-            counts,
-            steps: Vec::new(),
-        }
+        let ops = p.leaves.iter().map(|s| Operand { set: s.clone(), dead: false }).collect();
+        Self { p, ops, counts, steps: Vec::new(), allow_reductions }
     }
 
     /// Ids of the alive operands, ascending.
@@ -153,9 +133,7 @@ impl<'p> Builder<'p> {
 
     /// The label set of operand `id` (empty for an unknown id).
     pub(crate) fn set(&self, id: usize) -> LabelSet {
-        self.ops
-            .get(id)
-            .map_or_else(|| LabelSet::empty(self.p.n_labels), |o| o.set.clone())
+        self.ops.get(id).map_or_else(|| LabelSet::empty(self.p.n_labels), |o| o.set.clone())
     }
 
     fn count(&self, l: usize) -> u32 {
@@ -199,7 +177,7 @@ impl<'p> Builder<'p> {
             let mut v: SmallVec<[(LabelSet, u128, bool); 2]> = SmallVec::new();
             let private = self.private(id);
             v.push((set.clone(), 0, false));
-            if !private.is_empty() {
+            if self.allow_reductions && !private.is_empty() {
                 let reduced = set.difference(&private);
                 if limit.is_none_or(|m| self.p.size(&reduced) <= m) {
                     v.push((reduced, flop_count(self.p.size(&set), true, 1), true));
@@ -214,22 +192,16 @@ impl<'p> Builder<'p> {
                 let step = flop_count(self.p.size(&either), either != keep, 2);
                 let cost = ca.saturating_add(cb).saturating_add(step);
                 if best.is_none_or(|bc| cost < bc.cost) {
-                    best = Some(PairChoice {
-                        cost,
-                        reduce_a: ra,
-                        reduce_b: rb,
-                    });
+                    best = Some(PairChoice { cost, reduce_a: ra, reduce_b: rb });
                 }
             }
         }
-        best.unwrap_or(PairChoice {
-            cost: u128::MAX,
-            reduce_a: false,
-            reduce_b: false,
-        })
+        best.unwrap_or(PairChoice { cost: u128::MAX, reduce_a: false, reduce_b: false })
     }
 
-    fn record(&mut self, inputs: SmallVec<[usize; 2]>) -> usize {
+    /// Records a step contracting the alive operands `inputs` (any number) and returns the
+    /// result's id.
+    pub(crate) fn record(&mut self, inputs: SmallVec<[usize; 2]>) -> usize {
         let keep = self.keep_of(&inputs);
         for &id in &inputs {
             if let Some(o) = self.ops.get_mut(id) {
@@ -246,10 +218,7 @@ impl<'p> Builder<'p> {
                 *c += 1;
             }
         }
-        self.ops.push(Operand {
-            set: keep,
-            dead: false,
-        });
+        self.ops.push(Operand { set: keep, dead: false });
         self.steps.push(inputs);
         self.ops.len() - 1
     }
@@ -285,10 +254,8 @@ impl<'p> Builder<'p> {
         let n_steps = self.steps.len();
         for (k, inputs) in self.steps.iter().enumerate() {
             let new_id = n_inputs + k;
-            let mut positions: Vec<usize> = inputs
-                .iter()
-                .filter_map(|id| current.iter().position(|c| c == id))
-                .collect();
+            let mut positions: Vec<usize> =
+                inputs.iter().filter_map(|id| current.iter().position(|c| c == id)).collect();
             positions.sort_unstable();
             for &pos in positions.iter().rev() {
                 current.remove(pos);
@@ -313,11 +280,7 @@ impl<'p> Builder<'p> {
                 batch.chain(m).chain(n).copied().collect()
             } else {
                 let a = inputs.first().copied().unwrap_or(0);
-                order_of(a)
-                    .iter()
-                    .filter(|l| result_set.contains(**l))
-                    .copied()
-                    .collect()
+                order_of(a).iter().filter(|l| result_set.contains(**l)).copied().collect()
             };
             let flops = flop_count(p.size(&either), either != result_set, inputs.len());
             let result_size = p.size(&result_set);
@@ -328,10 +291,7 @@ impl<'p> Builder<'p> {
             path.largest_intermediate = path.largest_intermediate.max(result_size);
             path.steps.push(ContractionStep {
                 operands: positions,
-                result: order
-                    .iter()
-                    .filter_map(|&l| p.labels.get(l).copied())
-                    .collect(),
+                result: order.iter().filter_map(|&l| p.labels.get(l).copied()).collect(),
                 flops,
                 result_size,
             });

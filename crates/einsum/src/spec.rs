@@ -30,11 +30,7 @@ impl EinsumSpec {
         output: Vec<Label>,
         sizes: BTreeMap<Label, u64>,
     ) -> Result<Self> {
-        let spec = Self {
-            inputs,
-            output,
-            sizes,
-        };
+        let spec = Self { inputs, output, sizes };
         spec.validate()?;
         Ok(spec)
     }
@@ -88,11 +84,7 @@ impl EinsumSpec {
                 .collect::<Result<_>>()?
         };
         if terms.len() != shapes.len() {
-            return Err(err(&format!(
-                "{} input terms but {} shapes",
-                terms.len(),
-                shapes.len()
-            )));
+            return Err(err(&format!("{} input terms but {} shapes", terms.len(), shapes.len())));
         }
         let output: Vec<Label> = match rhs {
             Some(r) => {
@@ -106,11 +98,7 @@ impl EinsumSpec {
                 for &l in terms.iter().flatten() {
                     *counts.entry(l).or_default() += 1;
                 }
-                counts
-                    .into_iter()
-                    .filter(|&(_, c)| c == 1)
-                    .map(|(l, _)| l)
-                    .collect()
+                counts.into_iter().filter(|&(_, c)| c == 1).map(|(l, _)| l).collect()
             }
         };
         let mut sizes: BTreeMap<Label, u64> = BTreeMap::new();
@@ -125,11 +113,7 @@ impl EinsumSpec {
             for (&label, &size) in term.iter().zip(shape.iter()) {
                 match sizes.get(&label) {
                     Some(&first) if first != size => {
-                        return Err(EinsumError::InconsistentSize {
-                            label,
-                            first,
-                            second: size,
-                        })
+                        return Err(EinsumError::InconsistentSize { label, first, second: size })
                     }
                     _ => {
                         sizes.insert(label, size);
@@ -163,11 +147,8 @@ pub fn naive_flops(spec: &EinsumSpec) -> u128 {
     if spec.inputs.is_empty() {
         return 0;
     }
-    let sets: Vec<BTreeSet<Label>> = spec
-        .inputs
-        .iter()
-        .map(|t| t.iter().copied().collect())
-        .collect();
+    let sets: Vec<BTreeSet<Label>> =
+        spec.inputs.iter().map(|t| t.iter().copied().collect()).collect();
     let all: BTreeSet<Label> = sets.iter().flatten().copied().collect();
     let total_len: usize = sets.iter().map(BTreeSet::len).sum();
     let inner = total_len > all.len();
