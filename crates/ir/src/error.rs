@@ -36,7 +36,7 @@ pub enum IrError {
         n_axes: usize,
     },
     /// The same einsum label has different sizes.
-    #[error("einsum {node}: axis '{label}' has size {first} in one operand and {second} in operand {operand}")]
+    #[error("einsum {node}: axis '{label}' has size {first} in operand {first_operand} but {second} in operand {operand}")]
     EinsumAxisSizeDifferent {
         /// The einsum.
         node: NodeRef,
@@ -44,6 +44,8 @@ pub enum IrError {
         label: String,
         /// Size seen first.
         first: String,
+        /// Operand where it was seen first.
+        first_operand: usize,
         /// Conflicting size.
         second: String,
         /// Operand where the conflict was found.

@@ -140,7 +140,9 @@ impl<'a> Parser<'a> {
                 let (head, flags) = split_flags(&info);
                 let head_start = pos;
                 let info_syn = lex_node(head, 0)
-                    .map_err(|(p, msg)| self.err(line_idx, head_start + p, msg))?;
+                    .map_err(|(p, msg)| {
+                        self.err(line_idx, head_start + p, format!("in the `!` binding: {msg}"))
+                    })?;
                 let sym = self.add_record(line_idx, info_syn, head_start)?;
                 self.records[idx].child_info = Some((sym, flags, head_start));
             }

@@ -39,13 +39,13 @@ impl Concat {
         }
         let mut shape = first.shape().clone();
         shape[self.axis] = 0;
-        for child in children {
+        for (i, child) in children.iter().enumerate() {
             let s = child.shape();
             let same = s.len() == shape.len()
                 && s.iter()
                     .zip(shape.iter())
                     .enumerate()
-                    .all(|(i, (a, b))| i == self.axis || a == b);
+                    .all(|(d, (a, b))| d == self.axis || a == b);
             if !same {
                 let mut expected = shape.clone();
                 if let Some(x) = expected.get_mut(self.axis) {
@@ -55,8 +55,7 @@ impl Concat {
                     kind: "Concat",
                     node: node.into(),
                     what: format!(
-                        "child {} (all dims but axis {} must agree)",
-                        child.node_ref(),
+                        "child {i} (all dims but axis {} must agree with child 0)",
                         self.axis
                     ),
                     expected: expected.to_vec(),

@@ -123,6 +123,7 @@ impl Einsum {
             });
         }
         let mut sizes: [Option<usize>; 256] = [None; 256];
+        let mut first_operand = [0usize; 256];
         for (operand, (child, axes)) in children.iter().zip(&self.in_axes).enumerate() {
             if child.rank() != axes.len() {
                 return Err(IrError::EinsumRankMismatch {
@@ -134,13 +135,17 @@ impl Einsum {
             }
             for (&size, &label) in child.shape().iter().zip(axes) {
                 match sizes[usize::from(label)] {
-                    None => sizes[usize::from(label)] = Some(size),
+                    None => {
+                        sizes[usize::from(label)] = Some(size);
+                        first_operand[usize::from(label)] = operand;
+                    }
                     Some(first) if first == size => {}
                     Some(first) => {
                         return Err(IrError::EinsumAxisSizeDifferent {
                             node: node.into(),
                             label: label_name(label),
                             first: crate::size::format_size(first),
+                            first_operand: first_operand[usize::from(label)],
                             second: crate::size::format_size(size),
                             operand,
                         })
