@@ -87,7 +87,8 @@ fn run_fixture(rel: &str, fx: &Fixture) -> Result<String, String> {
         "roundtrip" => {
             let circuits = parse_circuits(&fx.input, &opts).map_err(|e| e.render())?;
             let printed = print_options(&fx.args)?.repr(&circuits).map_err(|e| e.to_string())?;
-            let again = parse_circuits(&printed, &opts).map_err(|e| format!("reparse failed:\n{}", e.render()))?;
+            let again = parse_circuits(&printed, &opts)
+                .map_err(|e| format!("reparse failed:\n{}", e.render()))?;
             if again != circuits {
                 return Err(format!("printed text parses to different circuits:\n{printed}"));
             }

@@ -24,7 +24,11 @@ fn options(case: &Path, file: &Path) -> ParseOptions {
     let tensors = case.join("tensors");
     ParseOptions {
         file: Some(file.to_path_buf()),
-        tensor_store: Some(TensorStore::open(if tensors.is_dir() { tensors } else { case.join("no-tensors") })),
+        tensor_store: Some(TensorStore::open(if tensors.is_dir() {
+            tensors
+        } else {
+            case.join("no-tensors")
+        })),
         ..ParseOptions::default()
     }
 }
@@ -40,7 +44,8 @@ fn fmt(case: &Path, file: &Path) -> Result<String, Failed> {
 }
 
 fn fmt_text(case: &Path, text: &str) -> Result<String, Failed> {
-    let circuits = parse_circuits(text, &options(case, Path::new("<printed>"))).map_err(|e| e.render())?;
+    let circuits =
+        parse_circuits(text, &options(case, Path::new("<printed>"))).map_err(|e| e.render())?;
     PrintOptions::default().repr(&circuits).map_err(|e| e.to_string().into())
 }
 
@@ -71,7 +76,8 @@ fn run_case(case: &Path, kind: &str) -> Result<(), Failed> {
     let input = case.join("input.circ");
     match kind {
         "reprint" => {
-            let want = std::fs::read_to_string(case.join("expected.txt")).map_err(|e| e.to_string())?;
+            let want =
+                std::fs::read_to_string(case.join("expected.txt")).map_err(|e| e.to_string())?;
             check_equal("reprint", &fmt(case, &input)?, &want)
         }
         "roundtrip" => {
@@ -85,12 +91,18 @@ fn run_case(case: &Path, kind: &str) -> Result<(), Failed> {
             Ok(())
         }
         "equal_group" => {
-            let mut files: Vec<PathBuf> =
-                std::fs::read_dir(case.join("inputs")).map_err(|e| e.to_string())?.filter_map(|e| e.ok().map(|e| e.path())).collect();
+            let mut files: Vec<PathBuf> = std::fs::read_dir(case.join("inputs"))
+                .map_err(|e| e.to_string())?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .collect();
             files.sort();
             let first = fmt(case, &files[0])?;
             for f in &files[1..] {
-                check_equal(&format!("{} differs from {}", f.display(), files[0].display()), &fmt(case, f)?, &first)?;
+                check_equal(
+                    &format!("{} differs from {}", f.display(), files[0].display()),
+                    &fmt(case, f)?,
+                    &first,
+                )?;
             }
             Ok(())
         }
@@ -125,13 +137,18 @@ fn main() {
     let args = Arguments::from_args();
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/rc-compat");
     let mut cases: Vec<PathBuf> = std::fs::read_dir(&root)
-        .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.join("case.json").exists()).collect())
+        .map(|rd| {
+            rd.filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.join("case.json").exists())
+                .collect()
+        })
         .unwrap_or_default();
     cases.sort();
     let trials = cases
         .into_iter()
         .map(|case| {
-            let name = format!("rc-compat/{}", case.file_name().unwrap_or_default().to_string_lossy());
+            let name =
+                format!("rc-compat/{}", case.file_name().unwrap_or_default().to_string_lossy());
             let kind = read_json(&case.join("case.json"))
                 .ok()
                 .and_then(|v| v["kind"].as_str().map(str::to_string))

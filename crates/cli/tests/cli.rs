@@ -41,7 +41,10 @@ fn fmt_check_reports_non_canonical_files() {
     std::fs::write(&canonical, "0 Add\n  1 [2,3] Scalar 1\n").unwrap();
     let messy = dir.join("b.circ");
     std::fs::write(&messy, "0 Add\n  1 [2, 3] Scalar 1.0\n").unwrap();
-    assert_eq!(circ(&["fmt", "--check", canonical.to_str().unwrap()], None, None).status.code(), Some(0));
+    assert_eq!(
+        circ(&["fmt", "--check", canonical.to_str().unwrap()], None, None).status.code(),
+        Some(0)
+    );
     let out = circ(&["fmt", "--check", messy.to_str().unwrap()], None, None);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8(out.stderr).unwrap().contains("not canonical"));

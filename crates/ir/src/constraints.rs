@@ -49,7 +49,8 @@ pub(crate) fn union(sets: &[&Constraints], extra: &[Constraint]) -> Constraints 
 
 /// The empty set.
 pub(crate) fn empty() -> Constraints {
-    Arc::from(Vec::new())
+    static EMPTY: std::sync::OnceLock<Constraints> = std::sync::OnceLock::new();
+    EMPTY.get_or_init(|| Arc::from(Vec::new())).clone()
 }
 
 /// Checks that the constraints can hold simultaneously.

@@ -19,7 +19,8 @@ pub(crate) struct Derived {
     pub(crate) dtype: Option<DType>,
     pub(crate) flags: Flags,
     pub(crate) named_axes: NamedAxes,
-    pub(crate) free_symbols: Arc<[Circuit]>,
+    /// Known at construction for Modules; computed on first use otherwise.
+    pub(crate) free_symbols: Option<Arc<[Circuit]>>,
     pub(crate) constraints: Constraints,
     pub(crate) substituted: Option<Circuit>,
 }
@@ -47,6 +48,9 @@ fn expect_children(kind: Kind, node: &str, children: &[Circuit], n: usize) -> Re
 
 /// Canonicalises payloads that depend on the children (index padding, scatter bounds).
 pub(crate) fn normalize(op: Op, children: &[Circuit], name: Option<&str>) -> Result<Op> {
+    if !matches!(op, Op::Index(_) | Op::Scatter(_)) {
+        return Ok(op);
+    }
     let node = node_label(op.kind(), name);
     Ok(match op {
         Op::Index(idx) => {
@@ -123,16 +127,32 @@ fn identity_map(children: &[Circuit]) -> Vec<Vec<Option<usize>>> {
 }
 
 /// Shape, dtype and child-axis map for one kind.
-struct KindFacts {
+struct KindFacts<'a> {
     shape: Shape,
     dtype: Option<DType>,
-    axis_map: Vec<Vec<Option<usize>>>,
+    axis_map: AxisMap<'a>,
+}
+
+/// The child-axis map, computed only when some child has named axes.
+enum AxisMap<'a> {
+    Ready(Vec<Vec<Option<usize>>>),
+    Einsum(&'a crate::kinds::Einsum),
+}
+
+impl KindFacts<'_> {
+    fn axis_map(&self) -> Vec<Vec<Option<usize>>> {
+        match &self.axis_map {
+            AxisMap::Ready(m) => m.clone(),
+            AxisMap::Einsum(e) => e.child_axis_map(),
+        }
+    }
 }
 
 #[allow(clippy::too_many_lines)] // a flat match over kinds, one short arm each
-fn kind_facts(op: &Op, children: &[Circuit], node: &str) -> Result<KindFacts> {
+fn kind_facts<'a>(op: &'a Op, children: &[Circuit], node: &str) -> Result<KindFacts<'a>> {
     let kind = op.kind();
-    let facts = |shape, dtype, axis_map| Ok(KindFacts { shape, dtype, axis_map });
+    let facts =
+        |shape, dtype, axis_map| Ok(KindFacts { shape, dtype, axis_map: AxisMap::Ready(axis_map) });
     match op {
         Op::Array(a) => {
             expect_children(kind, node, children, 0)?;
@@ -149,11 +169,11 @@ fn kind_facts(op: &Op, children: &[Circuit], node: &str) -> Result<KindFacts> {
             expect_children(kind, node, children, 0)?;
             facts(s.shape.clone(), None, vec![])
         }
-        Op::Einsum(e) => facts(
-            e.infer_shape(children, node)?,
-            children_dtype(kind, node, children)?,
-            e.child_axis_map(),
-        ),
+        Op::Einsum(e) => Ok(KindFacts {
+            shape: e.infer_shape(children, node)?,
+            dtype: children_dtype(kind, node, children)?,
+            axis_map: AxisMap::Einsum(e),
+        }),
         Op::Add => {
             let shapes: Vec<&Shape> = children.iter().map(Circuit::shape).collect();
             let shape = broadcast_shapes(&shapes).ok_or_else(|| {
@@ -286,7 +306,7 @@ fn stored_cumulant_facts(
     v: &crate::kinds::StoredCumulantVar,
     children: &[Circuit],
     node: &str,
-) -> Result<KindFacts> {
+) -> Result<KindFacts<'static>> {
     let err = |msg: String| var_err("StoredCumulantVar", node, msg);
     if v.orders.len() != children.len() {
         return Err(err(format!("{} orders but {} children", v.orders.len(), children.len())));
@@ -313,7 +333,7 @@ fn stored_cumulant_facts(
     }
     let dtype = combine_dtypes(Kind::StoredCumulantVar, node, children.iter().map(Circuit::dtype))?;
     let map = vec![(0..base.len()).map(Some).collect()];
-    Ok(KindFacts { shape: base, dtype, axis_map: map })
+    Ok(KindFacts { shape: base, dtype, axis_map: AxisMap::Ready(map) })
 }
 
 fn first_broadcast_conflict(shapes: &[&Shape]) -> (Shape, Shape) {
@@ -418,20 +438,51 @@ fn kind_flags(op: &Op, children: &[Circuit], shape: &Shape) -> Flags {
     flags
 }
 
-/// Free symbols of a node: the union of its children's, in visit order.
+/// The shared empty free-symbol list (most nodes have none; don't allocate for them).
+pub(crate) fn no_symbols() -> Arc<[Circuit]> {
+    static EMPTY: std::sync::OnceLock<Arc<[Circuit]>> = std::sync::OnceLock::new();
+    EMPTY.get_or_init(|| Arc::from(Vec::new())).clone()
+}
+
+/// Computes (and caches) free symbols for `root` and every node below it that lacks
+/// them, bottom-up with an explicit stack.
+pub(crate) fn ensure_free_symbols(root: &Circuit) {
+    if root.0.info.free_symbols.get().is_some() {
+        return;
+    }
+    let mut stack: Vec<(Circuit, bool)> = vec![(root.clone(), false)];
+    while let Some((node, expanded)) = stack.pop() {
+        if node.0.info.free_symbols.get().is_some() {
+            continue;
+        }
+        if expanded {
+            let _ = node.0.info.free_symbols.set(union_free_symbols(node.children()));
+        } else {
+            stack.push((node.clone(), true));
+            for c in node.children() {
+                if c.0.info.free_symbols.get().is_none() {
+                    stack.push((c.clone(), false));
+                }
+            }
+        }
+    }
+}
+
+/// Free symbols of a node: the union of its children's (which must be computed), in
+/// visit order.
 pub(crate) fn union_free_symbols(children: &[Circuit]) -> Arc<[Circuit]> {
     let mut with_syms = 0usize;
     let mut last: Option<&Arc<[Circuit]>> = None;
     for c in children {
         if c.kind() == Kind::Symbol {
             with_syms += 2;
-        } else if !c.0.info.free_symbols.is_empty() {
+        } else if let Some(set) = c.0.info.free_symbols.get().filter(|s| !s.is_empty()) {
             with_syms += 1;
-            last = Some(&c.0.info.free_symbols);
+            last = Some(set);
         }
     }
     if with_syms == 0 {
-        return Arc::from(Vec::new());
+        return no_symbols();
     }
     if with_syms == 1 {
         if let Some(l) = last {
@@ -439,14 +490,15 @@ pub(crate) fn union_free_symbols(children: &[Circuit]) -> Arc<[Circuit]> {
         }
     }
     let mut out: Vec<Circuit> = Vec::new();
+    let mut seen: crate::NodeSet<crate::NodeHash> = crate::NodeSet::default();
     for c in children {
         if c.kind() == Kind::Symbol {
-            if !out.contains(c) {
+            if seen.insert(c.hash()) {
                 out.push(c.clone());
             }
         } else {
-            for s in c.0.info.free_symbols.iter() {
-                if !out.contains(s) {
+            for s in c.0.info.free_symbols.get().into_iter().flat_map(|v| v.iter()) {
+                if seen.insert(s.hash()) {
                     out.push(s.clone());
                 }
             }
@@ -456,21 +508,37 @@ pub(crate) fn union_free_symbols(children: &[Circuit]) -> Arc<[Circuit]> {
 }
 
 pub(crate) fn derive(op: &Op, children: &[Circuit], name: Option<&str>) -> Result<Derived> {
-    let node = node_label(op.kind(), name);
     if let Op::Module(m) = op {
-        return crate::module_subst::derive_module(m, children, &node);
+        return crate::module_subst::derive_module(m, children, &node_label(op.kind(), name));
     }
-    let facts = kind_facts(op, children, &node)?;
+    // Formatting the node's label costs more than deriving most nodes; it is only needed
+    // for an error message, so derive without it and redo the failing case with it.
+    let facts = match kind_facts(op, children, "") {
+        Ok(f) => f,
+        Err(_) => {
+            return Err(kind_facts(op, children, &node_label(op.kind(), name))
+                .err()
+                .unwrap_or_else(|| IrError::Invalid {
+                    kind: op.kind().name(),
+                    node: node_label(op.kind(), name),
+                    msg: "validation failed".into(),
+                }))
+        }
+    };
     let flags = kind_flags(op, children, &facts.shape);
-    let children_axes: Vec<&NamedAxes> = children.iter().map(Circuit::named_axes).collect();
-    let named_axes = named_axes::inherit(facts.shape.len(), &children_axes, &facts.axis_map);
+    let named_axes = if children.iter().all(|c| c.named_axes().is_empty()) {
+        NamedAxes::new()
+    } else {
+        let children_axes: Vec<&NamedAxes> = children.iter().map(Circuit::named_axes).collect();
+        named_axes::inherit(facts.shape.len(), &children_axes, &facts.axis_map())
+    };
     let mut extra: Vec<constraints::Constraint> = Vec::new();
     if let Op::SetSymbolicShape(s) = op {
         for (&c, &t) in children[0].shape().iter().zip(&s.shape) {
             if c != t && !crate::size::is_symbolic(c) && !crate::size::is_symbolic(t) {
                 return Err(IrError::ShapeMismatch {
                     kind: "SetSymbolicShape",
-                    node,
+                    node: node_label(op.kind(), name),
                     what: "child shape (concrete sizes must match)".into(),
                     expected: s.shape.to_vec(),
                     got: children[0].shape().to_vec(),
@@ -479,8 +547,14 @@ pub(crate) fn derive(op: &Op, children: &[Circuit], name: Option<&str>) -> Resul
             extra.extend(constraints::normalize(c, t));
         }
     }
-    let child_sets: Vec<&Constraints> = children.iter().map(|c| &c.0.info.constraints).collect();
-    let constraints = constraints::union(&child_sets, &extra);
+    let constraints =
+        if extra.is_empty() && children.iter().all(|c| c.0.info.constraints.is_empty()) {
+            constraints::empty()
+        } else {
+            let child_sets: Vec<&Constraints> =
+                children.iter().map(|c| &c.0.info.constraints).collect();
+            constraints::union(&child_sets, &extra)
+        };
     if !extra.is_empty() {
         constraints::check_satisfiable(&constraints)?;
     }
@@ -489,7 +563,7 @@ pub(crate) fn derive(op: &Op, children: &[Circuit], name: Option<&str>) -> Resul
         dtype: facts.dtype,
         flags,
         named_axes,
-        free_symbols: union_free_symbols(children),
+        free_symbols: None,
         constraints,
         substituted: None,
     })

@@ -460,7 +460,7 @@ fn expand_module(
         m,
         &new_spec,
         new_children[1..].to_vec(),
-        &std::collections::HashMap::new(),
+        &crate::NodeMap::default(),
         size_map,
     )
 }
@@ -478,7 +478,7 @@ pub(crate) fn expand_module_with(
     m: &crate::kinds::Module,
     spec_base: &Circuit,
     new_args: Vec<Circuit>,
-    spec_replacements: &std::collections::HashMap<Circuit, Circuit>,
+    spec_replacements: &crate::NodeMap<Circuit, Circuit>,
     size_map: &SizeMap,
 ) -> Result<Circuit> {
     let old = node.children();
@@ -496,7 +496,7 @@ pub(crate) fn expand_module_with(
         outer_batches.push(n.shape()[..g].iter().copied().collect());
     }
     let free = spec_base.free_symbols();
-    let relevant: std::collections::HashMap<Circuit, Circuit> = spec_replacements
+    let relevant: crate::NodeMap<Circuit, Circuit> = spec_replacements
         .iter()
         .filter(|(k, _)| free.contains(k))
         .map(|(k, v)| (k.clone(), v.clone()))

@@ -30,7 +30,7 @@ pub use error::{IrError, NodeRef, Result};
 pub use flags::Flags;
 pub use module_subst::unused_arguments;
 pub use named_axes::{is_valid_axis_name, NamedAxes};
-pub use node::{Circuit, Name, NodeHash};
+pub use node::{BuildNodeHasher, Circuit, Name, NodeHash, NodeHasher, NodeMap, NodeSet};
 pub use ops::{Kind, Op};
 pub use size::Shape;
 

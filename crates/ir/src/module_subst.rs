@@ -2,7 +2,7 @@
 //! flags and named axes are those of its substituted body, so the substitution runs when
 //! the Module is constructed and its result is kept on the node.
 
-use std::collections::HashMap;
+use crate::NodeMap as HashMap;
 use std::sync::Arc;
 
 use crate::derive::Derived;
@@ -233,7 +233,8 @@ pub(crate) fn substitute(m: &Module, children: &[Circuit], node: &str) -> Result
         .zip(&binding.inputs)
         .map(|(a, i)| (a.symbol.clone(), i.clone()))
         .collect();
-    let mut sub = Substituter { replacements, size_map: &binding.size_map, memo: HashMap::new() };
+    let mut sub =
+        Substituter { replacements, size_map: &binding.size_map, memo: HashMap::default() };
     let result = sub.run(spec)?;
     let body_rank = spec.rank();
     let present = result
@@ -268,7 +269,7 @@ pub(crate) fn derive_module(m: &Module, children: &[Circuit], node: &str) -> Res
         dtype: substituted.dtype(),
         flags: substituted.flags(),
         named_axes: substituted.named_axes().clone(),
-        free_symbols: Arc::from(free),
+        free_symbols: Some(Arc::from(free)),
         constraints: substituted.constraints().clone(),
         substituted: Some(substituted),
     })
@@ -324,6 +325,6 @@ pub(crate) fn substitute_symbols(
     replacements: HashMap<Circuit, Circuit>,
     size_map: &SizeMap,
 ) -> Result<Circuit> {
-    let mut sub = Substituter { replacements, size_map, memo: HashMap::new() };
+    let mut sub = Substituter { replacements, size_map, memo: HashMap::default() };
     sub.run(body)
 }

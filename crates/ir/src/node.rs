@@ -21,8 +21,48 @@ use crate::{autoname, derive, IrError, Result, Shape};
 pub type Name = Arc<str>;
 
 /// A 32-byte blake3 content hash over kind, payload, name, flags, named axes and children.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct NodeHash(pub [u8; 32]);
+
+/// Hashing a content hash again is wasted work: feed its first 8 bytes to the hasher
+/// (with [`NodeHasher`] that is the whole cost of a lookup).
+impl Hash for NodeHash {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        let mut first = [0u8; 8];
+        first.copy_from_slice(&self.0[..8]);
+        state.write_u64(u64::from_le_bytes(first));
+    }
+}
+
+/// A hasher for keys whose `Hash` writes one already well-mixed `u64` (a [`NodeHash`] or a
+/// [`Circuit`]); anything else is folded in with a multiply-rotate step.
+#[derive(Default, Clone, Copy)]
+pub struct NodeHasher(u64);
+
+impl Hasher for NodeHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut b = [0u8; 8];
+            b[..chunk.len()].copy_from_slice(chunk);
+            self.write_u64(u64::from_le_bytes(b));
+        }
+    }
+
+    fn write_u64(&mut self, v: u64) {
+        self.0 = (self.0.rotate_left(5) ^ v).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+/// Builds [`NodeHasher`]s.
+pub type BuildNodeHasher = std::hash::BuildHasherDefault<NodeHasher>;
+/// A hash map keyed by circuits or node hashes.
+pub type NodeMap<K, V> = std::collections::HashMap<K, V, BuildNodeHasher>;
+/// A hash set of circuits or node hashes.
+pub type NodeSet<K> = std::collections::HashSet<K, BuildNodeHasher>;
 
 impl NodeHash {
     /// Lowercase hex of the first `n` bytes (at most 32).
@@ -59,7 +99,7 @@ pub(crate) struct Info {
     pub(crate) autoname_disabled_here: bool,
     pub(crate) dtype: Option<DType>,
     pub(crate) named_axes: NamedAxes,
-    pub(crate) free_symbols: Arc<[Circuit]>,
+    pub(crate) free_symbols: std::sync::OnceLock<Arc<[Circuit]>>,
     pub(crate) constraints: Constraints,
     /// For a Module: the fully substituted body (modules are defined by substitution).
     pub(crate) substituted: Option<Circuit>,
@@ -92,7 +132,10 @@ impl Circuit {
             autoname_disabled_here: autoname_disabled,
             dtype: derived.dtype,
             named_axes: derived.named_axes,
-            free_symbols: derived.free_symbols,
+            free_symbols: match derived.free_symbols {
+                Some(f) => std::sync::OnceLock::from(f),
+                None => std::sync::OnceLock::new(),
+            },
             constraints: derived.constraints,
             substituted: derived.substituted,
         };
@@ -192,7 +235,11 @@ impl Circuit {
         if self.kind() == Kind::Symbol {
             std::borrow::Cow::Owned(vec![self.clone()])
         } else {
-            std::borrow::Cow::Borrowed(&self.0.info.free_symbols)
+            derive::ensure_free_symbols(self);
+            match self.0.info.free_symbols.get() {
+                Some(f) => std::borrow::Cow::Borrowed(f),
+                None => std::borrow::Cow::Owned(Vec::new()),
+            }
         }
     }
 

@@ -199,6 +199,10 @@ mod tests {
 /// # Errors
 /// [`IrError::Invalid`] for malformed text, [`IrError::SymbolicSizeOverflow`] on overflow.
 pub fn parse_size(text: &str) -> Result<usize> {
+    // Fast path: plain decimal digits (by far the most common case).
+    if !text.is_empty() && text.len() < 19 && text.bytes().all(|b| b.is_ascii_digit()) {
+        return Ok(text.bytes().fold(0usize, |acc, b| acc * 10 + usize::from(b - b'0')));
+    }
     let bad = || IrError::Invalid {
         kind: "size",
         node: format!("'{text}'"),

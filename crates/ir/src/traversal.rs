@@ -1,15 +1,13 @@
 //! Iterative traversals (never recursive, so deep circuits cannot overflow the stack).
 
-use std::collections::HashSet;
-
-use crate::node::NodeHash;
+use crate::node::{NodeHash, NodeSet};
 use crate::Circuit;
 
 /// All distinct nodes reachable from `roots`, children before parents, in a
 /// deterministic order (depth-first, children in order).
 pub fn toposort(roots: &[Circuit]) -> Vec<Circuit> {
     let mut out = Vec::new();
-    let mut done: HashSet<NodeHash> = HashSet::new();
+    let mut done: NodeSet<NodeHash> = NodeSet::default();
     let mut stack: Vec<(Circuit, usize)> = Vec::new();
     for root in roots {
         if done.contains(&root.hash()) {
@@ -35,7 +33,7 @@ pub fn toposort(roots: &[Circuit]) -> Vec<Circuit> {
 /// first visit wins).
 pub fn preorder(roots: &[Circuit]) -> Vec<Circuit> {
     let mut out = Vec::new();
-    let mut seen: HashSet<NodeHash> = HashSet::new();
+    let mut seen: NodeSet<NodeHash> = NodeSet::default();
     let mut stack: Vec<Circuit> = roots.iter().rev().cloned().collect();
     while let Some(node) = stack.pop() {
         if !seen.insert(node.hash()) {

@@ -6,17 +6,49 @@ use circuit_ir::{Circuit, Kind, Op};
 
 /// `[a,b]`, with named axes as `name:size`.
 pub fn format_shape_named(c: &Circuit) -> String {
+    let mut s = String::new();
+    write_shape_named(&mut s, c);
+    s
+}
+
+/// Appends `[a,b]` (with named axes as `name:size`) to `out`.
+pub(crate) fn write_shape_named(out: &mut String, c: &Circuit) {
     let named = c.named_axes();
-    let dims: Vec<String> = c
-        .shape()
-        .iter()
-        .enumerate()
-        .map(|(i, &d)| match named.iter().find(|(a, _)| usize::from(*a) == i) {
-            Some((_, n)) => format!("{n}:{}", format_size(d)),
-            None => format_size(d),
-        })
-        .collect();
-    format!("[{}]", dims.join(","))
+    out.push('[');
+    for (i, &d) in c.shape().iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        if let Some((_, n)) = named.iter().find(|(a, _)| usize::from(*a) == i) {
+            out.push_str(n);
+            out.push(':');
+        }
+        write_size(out, d);
+    }
+    out.push(']');
+}
+
+fn write_size(out: &mut String, d: usize) {
+    if d < 10_007 {
+        write_usize(out, d);
+    } else {
+        out.push_str(&format_size(d));
+    }
+}
+
+/// Appends a decimal integer without going through `fmt`.
+pub(crate) fn write_usize(out: &mut String, mut v: usize) {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    out.push_str(std::str::from_utf8(&buf[i..]).unwrap_or("?"));
 }
 
 /// Rust's shortest round-trip `Display` for `f64` (never exponents; `1.0` prints `1`).
@@ -99,6 +131,23 @@ fn fancy_einsum(c: &Circuit, e: &circuit_ir::kinds::Einsum) -> Option<String> {
         e.in_axes.iter().map(|a| a.iter().map(word).collect::<Vec<_>>().join(" ")).collect();
     let out: Vec<String> = e.out_axes.iter().map(word).collect();
     Some(format!("fancy: {} -> {}", ops.join(", "), out.join(" ")))
+}
+
+/// Appends the payload text of a node to `out` (nothing for kinds without payload).
+pub(crate) fn write_payload(out: &mut String, c: &Circuit, bijection: bool) {
+    match c.op() {
+        Op::Scalar(s) => {
+            use std::fmt::Write as _;
+            let _ = write!(out, "{}", s.value);
+        }
+        Op::Concat(cc) => write_usize(out, cc.axis),
+        Op::Einsum(e) => match fancy_einsum(c, e) {
+            Some(f) => out.push_str(&f),
+            None => e.write_spec(out),
+        },
+        Op::Add | Op::Module(_) | Op::DiscreteVar | Op::Cumulant | Op::SetSymbolicShape(_) => {}
+        _ => out.push_str(&format_payload(c, bijection)),
+    }
 }
 
 /// The payload text of a node.

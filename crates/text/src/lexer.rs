@@ -3,6 +3,8 @@
 //!
 //! Positions are byte offsets into the line; errors convert them to 1-based columns.
 
+use std::borrow::Cow;
+
 use circuit_ir::size::parse_size;
 
 /// Characters that count as indentation besides whitespace (tree drawing from
@@ -51,14 +53,14 @@ pub(crate) fn classify(line: &str) -> LineKind {
     LineKind::Node { indent_cols: cols, start }
 }
 
-/// A node identifier: a serial number or a quoted name.
+/// A node identifier: a serial number or a quoted name (borrowed unless it had escapes).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub(crate) enum Ident {
+pub(crate) enum Ident<'a> {
     Serial(u64),
-    Name(String),
+    Name(Cow<'a, str>),
 }
 
-impl std::fmt::Display for Ident {
+impl std::fmt::Display for Ident<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Ident::Serial(n) => write!(f, "{n}"),
@@ -69,15 +71,32 @@ impl std::fmt::Display for Ident {
 
 /// Escapes a name for printing: backslash → `\\`, quote → `\'`, wrapped in quotes.
 pub fn quote_name(name: &str) -> String {
-    format!("'{}'", escape_name(name))
+    let mut s = String::with_capacity(name.len() + 2);
+    push_quoted(&mut s, name);
+    s
+}
+
+/// Appends the quoted, escaped name to `out`.
+pub(crate) fn push_quoted(out: &mut String, name: &str) {
+    out.push('\'');
+    if name.contains(['\\', '\'']) {
+        out.push_str(&escape_name(name));
+    } else {
+        out.push_str(name);
+    }
+    out.push('\'');
 }
 
 fn escape_name(name: &str) -> String {
     name.replace('\\', "\\\\").replace('\'', "\\'")
 }
 
-fn unescape_name(inner: &str) -> String {
-    inner.replace("\\'", "'").replace("\\\\", "\\")
+fn unescape_name(inner: &str) -> Cow<'_, str> {
+    if inner.contains('\\') {
+        Cow::Owned(inner.replace("\\'", "'").replace("\\\\", "\\"))
+    } else {
+        Cow::Borrowed(inner)
+    }
 }
 
 /// A lexing error: byte offset in the line and message.
@@ -108,7 +127,7 @@ pub(crate) fn find_closing_quote(s: &str, open: usize) -> Option<usize> {
     None
 }
 
-fn quoted(s: &str, open: usize) -> Result<(String, usize), LexError> {
+fn quoted(s: &str, open: usize) -> Result<(Cow<'_, str>, usize), LexError> {
     let close =
         find_closing_quote(s, open).ok_or((open, "unterminated quoted name".to_string()))?;
     Ok((unescape_name(&s[open + 1..close]), close + 1))
@@ -116,21 +135,22 @@ fn quoted(s: &str, open: usize) -> Result<(String, usize), LexError> {
 
 /// One axis of a declared shape.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct ShapeAxis {
-    pub(crate) name: Option<String>,
+pub(crate) struct ShapeAxis<'a> {
+    pub(crate) name: Option<&'a str>,
     pub(crate) size: usize,
 }
 
-/// The syntactic parts of a node line (or of the one-line circuit after `!`).
+/// The syntactic parts of a node line (or of the one-line circuit after `!`), borrowing
+/// from the line.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct LineSyntax {
-    pub(crate) ident: Option<Ident>,
-    pub(crate) name: Option<String>,
+pub(crate) struct LineSyntax<'a> {
+    pub(crate) ident: Option<Ident<'a>>,
+    pub(crate) name: Option<Cow<'a, str>>,
     pub(crate) ad: bool,
-    pub(crate) shape: Option<(Vec<ShapeAxis>, usize)>,
-    pub(crate) variant: Option<(String, usize)>,
-    pub(crate) payload: (String, usize),
-    pub(crate) child_info: Option<(String, usize)>,
+    pub(crate) shape: Option<(Vec<ShapeAxis<'a>>, usize)>,
+    pub(crate) variant: Option<(&'a str, usize)>,
+    pub(crate) payload: (&'a str, usize),
+    pub(crate) child_info: Option<(&'a str, usize)>,
 }
 
 fn skip_ws(s: &str, mut pos: usize) -> usize {
@@ -178,7 +198,7 @@ fn find_bang(s: &str) -> Option<usize> {
     None
 }
 
-fn parse_shape(s: &str, open: usize) -> Result<(Vec<ShapeAxis>, usize), LexError> {
+fn parse_shape(s: &str, open: usize) -> Result<(Vec<ShapeAxis<'_>>, usize), LexError> {
     let close =
         s[open..].find(']').map(|i| open + i).ok_or((open, "unclosed '[' in shape".to_string()))?;
     let inner = &s[open + 1..close];
@@ -194,7 +214,7 @@ fn parse_shape(s: &str, open: usize) -> Result<(Vec<ShapeAxis>, usize), LexError
             return Err((offset, "empty entry in shape".to_string()));
         }
         let (name, size_text) = match trimmed.split_once(':') {
-            Some((n, sz)) => (Some(n.trim().to_string()), sz.trim()),
+            Some((n, sz)) => (Some(n.trim()), sz.trim()),
             None => (None, trimmed),
         };
         if let Some(n) = &name {
@@ -211,7 +231,7 @@ fn parse_shape(s: &str, open: usize) -> Result<(Vec<ShapeAxis>, usize), LexError
 }
 
 /// Splits a node line's content (from `start`) into its parts.
-pub(crate) fn lex_node(s: &str, start: usize) -> Result<LineSyntax, LexError> {
+pub(crate) fn lex_node(s: &str, start: usize) -> Result<LineSyntax<'_>, LexError> {
     let mut out = LineSyntax::default();
     let mut pos = start;
     let first = s[pos..].chars().next().ok_or((pos, "expected a node".to_string()))?;
@@ -265,7 +285,7 @@ pub(crate) fn lex_node(s: &str, start: usize) -> Result<LineSyntax, LexError> {
                     ));
                 }
             }
-            out.variant = Some((s[pos..end].to_string(), pos));
+            out.variant = Some((&s[pos..end], pos));
             pos = end;
             let body_start = skip_ws(s, pos);
             let body_end = payload_end(s, body_start);
@@ -286,15 +306,15 @@ pub(crate) fn lex_node(s: &str, start: usize) -> Result<LineSyntax, LexError> {
     Ok(out)
 }
 
-fn split_child_info(out: &mut LineSyntax, body: &str, body_start: usize) {
+fn split_child_info<'a>(out: &mut LineSyntax<'a>, body: &'a str, body_start: usize) {
     match find_bang(body) {
         Some(bang) => {
-            out.payload = (body[..bang].trim().to_string(), body_start);
+            out.payload = (body[..bang].trim(), body_start);
             let info = &body[bang + 1..];
             let lead = info.len() - info.trim_start().len();
-            out.child_info = Some((info.trim().to_string(), body_start + bang + 1 + lead));
+            out.child_info = Some((info.trim(), body_start + bang + 1 + lead));
         }
-        None => out.payload = (body.trim().to_string(), body_start),
+        None => out.payload = (body.trim(), body_start),
     }
 }
 

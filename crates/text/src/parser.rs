@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use circuit_ir::kinds::{Module, ModuleArgSpec};
-use circuit_ir::{Circuit, Kind, Name, NamedAxes, Op, Shape};
+use circuit_ir::{BuildNodeHasher, Circuit, Kind, Name, NamedAxes, Op, Shape};
 
 use crate::lexer::{classify, lex_node, split_flags, Ident, LineKind, LineSyntax};
 use crate::payload::parse_op;
@@ -21,9 +21,9 @@ enum Target {
     Reference(Circuit),
 }
 
-struct Record {
+struct Record<'a> {
     line_idx: usize,
-    syn: LineSyntax,
+    syn: LineSyntax<'a>,
     target: Target,
     children: Vec<usize>,
     /// For a Module argument: the record of its symbol and the flags.
@@ -33,8 +33,8 @@ struct Record {
 struct Parser<'a> {
     lines: Vec<&'a str>,
     opts: &'a ParseOptions,
-    records: Vec<Record>,
-    idents: HashMap<Ident, usize>,
+    records: Vec<Record<'a>>,
+    idents: HashMap<Ident<'a>, usize, BuildNodeHasher>,
     seeds: std::cell::Cell<u64>,
 }
 
@@ -54,16 +54,20 @@ impl<'a> Parser<'a> {
     fn add_record(
         &mut self,
         line_idx: usize,
-        syn: LineSyntax,
+        syn: LineSyntax<'a>,
         start: usize,
     ) -> Result<usize, ParseError> {
         let ident =
             syn.ident.clone().ok_or_else(|| self.err(line_idx, start, "expected an identifier"))?;
-        let key = match &ident {
-            Ident::Name(n) => Some(n.clone()),
-            Ident::Serial(n) => Some(n.to_string()),
+        let reference = if self.opts.reference_circuits.is_empty() {
+            None
+        } else {
+            let key = match &ident {
+                Ident::Name(n) => n.to_string(),
+                Ident::Serial(n) => n.to_string(),
+            };
+            self.opts.reference_circuits.get(&key).cloned()
         };
-        let reference = key.and_then(|k| self.opts.reference_circuits.get(&k).cloned());
         let target = if let Some(c) = reference {
             let extra =
                 syn.name.is_some() || syn.ad || syn.shape.is_some() || syn.variant.is_some();
@@ -134,15 +138,14 @@ impl<'a> Parser<'a> {
                 ));
             }
             let syn = lex_node(line, start).map_err(|(pos, msg)| self.err(line_idx, pos, msg))?;
-            let child_info = syn.child_info.clone();
+            let child_info = syn.child_info;
             let idx = self.add_record(line_idx, syn, start)?;
             if let Some((info, pos)) = child_info {
-                let (head, flags) = split_flags(&info);
+                let (head, flags) = split_flags(info);
                 let head_start = pos;
-                let info_syn = lex_node(head, 0)
-                    .map_err(|(p, msg)| {
-                        self.err(line_idx, head_start + p, format!("in the `!` binding: {msg}"))
-                    })?;
+                let info_syn = lex_node(head, 0).map_err(|(p, msg)| {
+                    self.err(line_idx, head_start + p, format!("in the `!` binding: {msg}"))
+                })?;
                 let sym = self.add_record(line_idx, info_syn, head_start)?;
                 self.records[idx].child_info = Some((sym, flags, head_start));
             }
@@ -286,7 +289,7 @@ impl<'a> Parser<'a> {
             )
         };
         if let Some(n) = &rec.syn.name {
-            if c.name() != Some(n.as_str()) {
+            if c.name() != Some(n.as_ref()) {
                 return Err(mismatch("name"));
             }
         }
@@ -300,7 +303,7 @@ impl<'a> Parser<'a> {
             }
         }
         if let Some((v, _)) = &rec.syn.variant {
-            if v != c.kind().name() {
+            if *v != c.kind().name() {
                 return Err(mismatch("kind"));
             }
         }
@@ -313,8 +316,8 @@ impl<'a> Parser<'a> {
             return self.circuit_of(idx, built);
         }
         let syn = &rec.syn;
-        let (variant, vpos) = syn.variant.clone().unwrap_or_default();
-        let kind = Kind::from_name(&variant).ok_or_else(|| {
+        let (variant, vpos) = syn.variant.unwrap_or_default();
+        let kind = Kind::from_name(variant).ok_or_else(|| {
             self.err(rec.line_idx, vpos, format!("unknown node kind '{variant}'"))
                 .with_help("kinds are Array Scalar Symbol Einsum Add Rearrange Index Scatter Concat GeneralFunction Conv Module SetSymbolicShape Tag DiscreteVar StoredCumulantVar Cumulant")
         })?;
@@ -334,12 +337,12 @@ impl<'a> Parser<'a> {
                     ));
                 }
             }
-            parse_op(kind, &syn.payload.0, declared.as_ref(), &children, self.opts, &self.seeds)
+            parse_op(kind, syn.payload.0, declared.as_ref(), &children, self.opts, &self.seeds)
                 .map_err(|m| self.err(rec.line_idx, syn.payload.1, m))?
         };
         let name: Option<Name> = match (&syn.name, &syn.ident) {
-            (Some(n), _) => Some(Name::from(n.as_str())),
-            (None, Some(Ident::Name(n))) => Some(Name::from(n.as_str())),
+            (Some(n), _) => Some(Name::from(n.as_ref())),
+            (None, Some(Ident::Name(n))) => Some(Name::from(n.as_ref())),
             _ => None,
         };
         let mut circuit = Circuit::build(op, children, name, syn.ad)
@@ -360,7 +363,7 @@ impl<'a> Parser<'a> {
             let named: NamedAxes = axes
                 .iter()
                 .enumerate()
-                .filter_map(|(i, a)| a.name.as_ref().map(|n| (i as u8, Name::from(n.as_str()))))
+                .filter_map(|(i, a)| a.name.map(|n| (i as u8, Name::from(n))))
                 .collect();
             if !named.is_empty() {
                 circuit = circuit
@@ -372,7 +375,7 @@ impl<'a> Parser<'a> {
     }
 
     fn module_op(&self, rec: &Record, built: &[Option<Circuit>]) -> Result<Op, ParseError> {
-        let (_, vpos) = rec.syn.variant.clone().unwrap_or_default();
+        let (_, vpos) = rec.syn.variant.unwrap_or_default();
         if !rec.syn.payload.0.is_empty() {
             return Err(self.err(rec.line_idx, rec.syn.payload.1, "Module takes no payload"));
         }
@@ -462,7 +465,7 @@ pub fn parse_circuits(text: &str, opts: &ParseOptions) -> Result<Vec<Circuit>, P
         lines,
         opts,
         records: Vec::new(),
-        idents: HashMap::new(),
+        idents: HashMap::default(),
         seeds: std::cell::Cell::new(0),
     };
     let roots = p.read_lines()?;

@@ -2,15 +2,16 @@
 //! (linear in the output size, even for a node with many children).
 
 use std::collections::{HashMap, HashSet};
-use std::fmt::Write as _;
 use std::sync::Arc;
 
 use circuit_ir::kinds::ModuleArgSpec;
-use circuit_ir::{Circuit, NodeHash, Op};
+use circuit_ir::{BuildNodeHasher, Circuit, NodeHash, NodeMap, NodeSet, Op};
 use circuit_tensor::TensorStore;
 
-use crate::format::{child_arg_comment, format_payload, format_shape_named, shape_is_necessary};
-use crate::lexer::quote_name;
+use crate::format::{
+    child_arg_comment, shape_is_necessary, write_payload, write_shape_named, write_usize,
+};
+use crate::lexer::push_quoted;
 use crate::PrintError;
 
 /// A terminal color for [`PrintOptions::colorer`].
@@ -142,7 +143,7 @@ impl PrintOptions {
         self.validate()?;
         let mut p = Printer::new(self, circuits);
         p.print_all(circuits)?;
-        Ok(p.out)
+        Ok(p.finish())
     }
 }
 
@@ -154,33 +155,52 @@ pub fn print_circuits(circuits: &[Circuit]) -> Result<String, PrintError> {
     PrintOptions::default().repr(circuits)
 }
 
+/// How a node is referred to after its first line.
+#[derive(Clone, Copy)]
+enum Ident {
+    /// Its (unique) quoted name.
+    Name,
+    /// A serial number (followed by the quoted name when the node has one).
+    Serial(u64),
+}
+
 struct Printer<'a> {
     opts: &'a PrintOptions,
     out: String,
-    name_counts: HashMap<&'a str, usize>,
-    printed: HashMap<NodeHash, String>,
+    name_counts: HashMap<&'a str, usize, BuildNodeHasher>,
+    printed: NodeMap<NodeHash, Ident>,
     next_serial: u64,
     saved: HashSet<circuit_tensor::TensorHash>,
-    _roots: &'a [Circuit],
+    /// Continuation segments of the current path: a line's prefix is the concatenation of
+    /// its parent's segments followed by its connector.
+    segs: Vec<&'static str>,
+}
+
+/// Where a line sits relative to its parent.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Place {
+    Root,
+    Child { last: bool },
+    OnlyChild,
 }
 
 enum Work {
     Node {
         c: Circuit,
         depth: usize,
-        lead: String,
-        cont: String,
+        n_segs: usize,
+        place: Place,
         binding: Option<ModuleArgSpec>,
         comment: Option<String>,
     },
-    Marker(String),
+    Marker(usize),
 }
 
 impl<'a> Printer<'a> {
     fn new(opts: &'a PrintOptions, roots: &'a [Circuit]) -> Printer<'a> {
-        let mut name_counts: HashMap<&'a str, usize> = HashMap::new();
+        let mut name_counts: HashMap<&'a str, usize, BuildNodeHasher> = HashMap::default();
         // Distinct nodes, including module argument symbols (they print too).
-        let mut seen: HashSet<NodeHash> = HashSet::new();
+        let mut seen: NodeSet<NodeHash> = NodeSet::default();
         let mut stack: Vec<&'a Circuit> = roots.iter().collect();
         while let Some(c) = stack.pop() {
             if !seen.insert(c.hash()) {
@@ -196,12 +216,12 @@ impl<'a> Printer<'a> {
         }
         Printer {
             opts,
-            out: String::new(),
+            out: String::with_capacity(seen.len() * 32),
             name_counts,
-            printed: HashMap::new(),
+            printed: NodeMap::default(),
             next_serial: 0,
             saved: HashSet::new(),
-            _roots: roots,
+            segs: Vec::new(),
         }
     }
 
@@ -212,66 +232,94 @@ impl<'a> Printer<'a> {
             .map(|r| Work::Node {
                 c: r.clone(),
                 depth: 0,
-                lead: String::new(),
-                cont: String::new(),
+                n_segs: 0,
+                place: Place::Root,
                 binding: None,
                 comment: None,
             })
             .collect();
         while let Some(w) = stack.pop() {
             match w {
-                Work::Marker(text) => self.push_line(&text),
-                Work::Node { c, depth, lead, cont, binding, comment } => {
-                    self.node(&c, depth, &lead, &cont, binding.as_ref(), comment, &mut stack)?;
+                Work::Marker(n_segs) => {
+                    self.start_line(n_segs);
+                    self.out.push('▼');
+                }
+                Work::Node { c, depth, n_segs, place, binding, comment } => {
+                    self.node(&c, depth, n_segs, place, binding.as_ref(), comment, &mut stack)?;
                 }
             }
         }
         Ok(())
     }
 
-    fn push_line(&mut self, line: &str) {
+    /// Ends the previous line (trimming trailing spaces) and writes the prefix made of the
+    /// first `n_segs` segments.
+    fn start_line(&mut self, n_segs: usize) {
+        while self.out.ends_with(' ') {
+            self.out.pop();
+        }
         if !self.out.is_empty() {
             self.out.push('\n');
         }
-        self.out.push_str(line.trim_end());
+        self.segs.truncate(n_segs);
+        for seg in &self.segs {
+            self.out.push_str(seg);
+        }
     }
 
-    fn fresh_ident(&mut self, c: &Circuit) -> String {
+    fn fresh_ident(&mut self, c: &Circuit) -> Ident {
         let unique = c.name().is_some_and(|n| self.name_counts.get(n).copied() == Some(1));
         if unique && !self.opts.force_use_serial_numbers {
-            return quote_name(c.name().unwrap_or_default());
+            return Ident::Name;
         }
         let n = self.next_serial;
         self.next_serial += 1;
-        match c.name() {
-            Some(name) => format!("{n} {}", quote_name(name)),
-            None => format!("{n}"),
+        Ident::Serial(n)
+    }
+
+    fn write_ident(&mut self, c: &Circuit, id: Ident, repeat: bool) {
+        match id {
+            Ident::Name => push_quoted(&mut self.out, c.name().unwrap_or_default()),
+            Ident::Serial(n) => {
+                write_usize(&mut self.out, n as usize);
+                match c.name() {
+                    Some(name) => {
+                        self.out.push(' ');
+                        push_quoted(&mut self.out, name);
+                    }
+                    None if repeat => {
+                        self.out.push(' ');
+                        self.out.push_str(c.kind().name());
+                    }
+                    None => {}
+                }
+            }
         }
     }
 
-    fn line_info(&mut self, c: &Circuit) -> Result<String, PrintError> {
-        let mut s = String::new();
+    fn write_line_info(&mut self, c: &Circuit) -> Result<(), PrintError> {
         if self.opts.bijection && !c.flags().use_autoname() {
-            s.push_str(" AD");
+            self.out.push_str(" AD");
         }
         let show_shape = !self.opts.shape_only_when_necessary
             || shape_is_necessary(c.kind())
             || (self.opts.show_all_named_axes && !c.named_axes().is_empty());
         if show_shape {
-            s.push(' ');
-            s.push_str(&format_shape_named(c));
+            self.out.push(' ');
+            write_shape_named(&mut self.out, c);
         }
-        s.push(' ');
-        s.push_str(c.kind().name());
-        let payload = format_payload(c, self.opts.bijection);
-        if !payload.is_empty() {
-            s.push(' ');
-            s.push_str(&payload);
+        self.out.push(' ');
+        self.out.push_str(c.kind().name());
+        let before = self.out.len();
+        self.out.push(' ');
+        write_payload(&mut self.out, c, self.opts.bijection);
+        if self.out.len() == before + 1 {
+            self.out.truncate(before);
         }
         if self.opts.bijection {
             self.save_tensors(c)?;
         }
-        Ok(s)
+        Ok(())
     }
 
     fn save_tensors(&mut self, c: &Circuit) -> Result<(), PrintError> {
@@ -303,36 +351,24 @@ impl<'a> Printer<'a> {
         Ok(())
     }
 
-    /// The text after ` ! ` for a module argument.
-    fn binding_text(&mut self, spec: &ModuleArgSpec) -> Result<String, PrintError> {
+    /// Writes ` ! <symbol> [flags]` for a module argument.
+    fn write_binding(&mut self, spec: &ModuleArgSpec) -> Result<(), PrintError> {
         let sym = &spec.symbol;
-        let mut s = match self.printed.get(&sym.hash()) {
-            Some(id) => id.clone(),
+        self.out.push_str(" ! ");
+        match self.printed.get(&sym.hash()).copied() {
+            Some(id) => self.write_ident(sym, id, true),
             None => {
                 let id = self.fresh_ident(sym);
-                let info = self.line_info(sym)?;
-                self.printed.insert(sym.hash(), repeat_ident(&id, sym));
-                format!("{id}{info}")
+                self.printed.insert(sym.hash(), id);
+                self.write_ident(sym, id, false);
+                self.write_line_info(sym)?;
             }
-        };
+        }
         if !spec.all_flags_default() {
-            s.push(' ');
-            s.push_str(&spec.flags_text());
+            self.out.push(' ');
+            self.out.push_str(&spec.flags_text());
         }
-        Ok(s)
-    }
-
-    fn decorate(&self, c: &Circuit, mut line: String, comment: Option<String>) -> String {
-        if let Some(cm) = comment {
-            let _ = write!(line, " # {cm}");
-        }
-        for f in &self.opts.commenters {
-            let text = f(c);
-            if !text.is_empty() {
-                let _ = write!(line, " # {text}");
-            }
-        }
-        line
+        Ok(())
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -340,45 +376,70 @@ impl<'a> Printer<'a> {
         &mut self,
         c: &Circuit,
         depth: usize,
-        lead: &str,
-        cont: &str,
+        n_segs: usize,
+        place: Place,
         binding: Option<&ModuleArgSpec>,
         comment: Option<String>,
         stack: &mut Vec<Work>,
     ) -> Result<(), PrintError> {
+        self.start_line(n_segs);
+        let (connector, seg) = match place {
+            Place::Root => ("", ""),
+            Place::OnlyChild => ("", ""),
+            Place::Child { last } if self.opts.arrows => {
+                if last {
+                    ("└‣", "  ")
+                } else {
+                    ("├‣", "│ ")
+                }
+            }
+            Place::Child { .. } => ("  ", "  "),
+        };
+        self.out.push_str(connector);
+        if place != Place::Root {
+            self.segs.push(seg);
+        }
+        let my_segs = self.segs.len();
         let color = self.opts.colorer.as_ref().and_then(|f| f(c));
-        let mut body = String::new();
+        if let Some(col) = color {
+            self.out.push_str(&format!("\x1b[{}m", col.ansi()));
+        }
         let mut expand = false;
         if let Some(id) = self.opts.reference_circuits.get(c) {
-            body.push_str(&quote_name(id));
-        } else if let Some(id) = self.printed.get(&c.hash()) {
-            body.push_str(id);
+            push_quoted(&mut self.out, id);
+        } else if let Some(id) = self.printed.get(&c.hash()).copied() {
+            self.write_ident(c, id, true);
         } else {
             let id = self.fresh_ident(c);
-            let info = self.line_info(c)?;
-            self.printed.insert(c.hash(), repeat_ident(&id, c));
-            body.push_str(&id);
-            body.push_str(&info);
+            self.printed.insert(c.hash(), id);
+            self.write_ident(c, id, false);
+            self.write_line_info(c)?;
             expand = true;
         }
         if let Some(spec) = binding {
-            body.push_str(" ! ");
-            let b = self.binding_text(spec)?;
-            body.push_str(&b);
+            self.write_binding(spec)?;
         }
         let children = c.children();
         let descend = expand
             && !children.is_empty()
             && self.opts.traversal.as_ref().is_none_or(|t| t(c, depth));
         if expand && !children.is_empty() && !descend {
-            body.push_str(" ...");
+            self.out.push_str(" ...");
         }
-        let body = self.decorate(c, body, comment);
-        let body = match color {
-            Some(col) => format!("\x1b[{}m{body}\x1b[0m", col.ansi()),
-            None => body,
-        };
-        self.push_line(&format!("{lead}{body}"));
+        if let Some(cm) = comment {
+            self.out.push_str(" # ");
+            self.out.push_str(&cm);
+        }
+        for f in &self.opts.commenters {
+            let text = f(c);
+            if !text.is_empty() {
+                self.out.push_str(" # ");
+                self.out.push_str(&text);
+            }
+        }
+        if color.is_some() {
+            self.out.push_str("\x1b[0m");
+        }
         if !descend {
             return Ok(());
         }
@@ -388,47 +449,35 @@ impl<'a> Printer<'a> {
         };
         let n = children.len();
         let only_child = self.opts.only_child_below && n == 1;
-        let mut items = Vec::with_capacity(n + 1);
-        if only_child {
-            items.push(Work::Marker(format!("{cont}▼")));
-        }
-        for (i, child) in children.iter().enumerate() {
-            let last = i + 1 == n;
-            let (child_lead, child_cont) = if only_child {
-                (cont.to_string(), cont.to_string())
-            } else if self.opts.arrows {
-                (
-                    format!("{cont}{}", if last { "└‣" } else { "├‣" }),
-                    format!("{cont}{}", if last { "  " } else { "│ " }),
-                )
-            } else {
-                let l = format!("{cont}  ");
-                (l.clone(), l)
-            };
+        let first = stack.len();
+        for (i, child) in children.iter().enumerate().rev() {
+            let place =
+                if only_child { Place::OnlyChild } else { Place::Child { last: i + 1 == n } };
             let binding = match (arg_specs, i) {
                 (Some(specs), i) if i >= 1 => specs.get(i - 1).cloned(),
                 _ => None,
             };
             let comment = if self.opts.comment_arg_names { child_arg_comment(c, i) } else { None };
-            items.push(Work::Node {
+            stack.push(Work::Node {
                 c: child.clone(),
                 depth: depth + 1,
-                lead: child_lead,
-                cont: child_cont,
+                n_segs: my_segs,
+                place,
                 binding,
                 comment,
             });
         }
-        stack.extend(items.into_iter().rev());
+        if only_child {
+            stack.push(Work::Marker(my_segs));
+        }
+        debug_assert!(stack.len() > first);
         Ok(())
     }
-}
 
-/// How a later occurrence refers back: the identifier, or `N Kind` for unnamed nodes.
-fn repeat_ident(id: &str, c: &Circuit) -> String {
-    if c.name().is_none() {
-        format!("{id} {}", c.kind().name())
-    } else {
-        id.to_string()
+    fn finish(mut self) -> String {
+        while self.out.ends_with(' ') {
+            self.out.pop();
+        }
+        self.out
     }
 }

@@ -102,10 +102,21 @@ impl Einsum {
 
     /// The plain string form, `ab,bc->ac`.
     pub fn to_spec_string(&self) -> String {
-        let ops: Vec<String> =
-            self.in_axes.iter().map(|a| a.iter().map(|&l| label_char(l)).collect()).collect();
-        let out: String = self.out_axes.iter().map(|&l| label_char(l)).collect();
-        format!("{}->{}", ops.join(","), out)
+        let mut s = String::with_capacity(4 * self.in_axes.len() + 8);
+        self.write_spec(&mut s);
+        s
+    }
+
+    /// Appends the plain string form to `out`.
+    pub fn write_spec(&self, out: &mut String) {
+        for (i, axes) in self.in_axes.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            out.extend(axes.iter().map(|&l| label_char(l)));
+        }
+        out.push_str("->");
+        out.extend(self.out_axes.iter().map(|&l| label_char(l)));
     }
 
     /// Sizes of every label, after checking operand ranks and consistency.
