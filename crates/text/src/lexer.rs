@@ -338,9 +338,9 @@ mod tests {
     fn quotes_follow_the_reference() {
         let line = r"'#\\'\\' [2, 3, 3] Scalar 1.2";
         let syn = lex_node(line, 0).unwrap();
-        assert_eq!(syn.ident, Some(Ident::Name("#\\'\\".to_string())));
+        assert_eq!(syn.ident, Some(Ident::Name("#\\'\\".into())));
         let line = r"'\' hi\\' [3, 3, 3] Scalar 1.2";
-        assert_eq!(lex_node(line, 0).unwrap().ident, Some(Ident::Name("' hi\\".to_string())));
+        assert_eq!(lex_node(line, 0).unwrap().ident, Some(Ident::Name("' hi\\".into())));
         assert_eq!(quote_name("#\\'\\"), r"'#\\\'\\'");
     }
 
