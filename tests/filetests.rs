@@ -94,6 +94,16 @@ fn run_fixture(rel: &str, fx: &Fixture) -> Result<String, String> {
             }
             Ok(printed)
         }
+        "diff" => {
+            // The input is the new circuit, a `# old:` line, then the old circuit.
+            let (new_text, old_text) =
+                fx.input.split_once("# old:").ok_or("diff fixtures need a `# old:` line")?;
+            let new = parse_circuits(new_text, &opts).map_err(|e| e.render())?;
+            let old = parse_circuits(old_text, &opts).map_err(|e| e.render())?;
+            let d =
+                circuit::text::diff_circuits(&new, &old, &circuit::text::DiffOptions::default());
+            Ok(format!("differs: {}\n{}", d.differs, d.text))
+        }
         "parse-error" => match parse_circuits(&fx.input, &opts) {
             Ok(_) => Err("expected a parse error, but parsing succeeded".into()),
             Err(e) => Ok(e.render()),
@@ -166,7 +176,7 @@ fn main() {
     let args = Arguments::from_args();
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut files = Vec::new();
-    for suite in ["format", "parse-error"] {
+    for suite in ["format", "parse-error", "diff"] {
         collect(&root.join("fixtures").join(suite), &mut files);
     }
     let trials = files

@@ -51,6 +51,16 @@ enum Command {
         /// The file (`-` for stdin).
         file: PathBuf,
     },
+    /// Show how NEW differs from OLD, aligned node by node; exit 1 when they differ.
+    Diff {
+        /// The old file.
+        old: PathBuf,
+        /// The new file.
+        new: PathBuf,
+        /// Colors: auto (on a terminal), always or never.
+        #[arg(long, default_value = "auto")]
+        color: String,
+    },
     /// Tensor store operations.
     Tensor {
         #[command(subcommand)]
@@ -89,6 +99,7 @@ pub(crate) fn run(cli: Cli) -> Result<Outcome, Failure> {
         Command::Check { file } => check(&file),
         Command::Shape { file } => shape(&file),
         Command::Tensor { command } => tensor(command),
+        Command::Diff { old, new, color } => diff(&old, &new, &color),
     }
 }
 
@@ -213,4 +224,28 @@ fn tensor(cmd: TensorCommand) -> Result<Outcome, Failure> {
         }
     }
     Ok(Outcome::Ok)
+}
+
+fn diff(old: &Path, new: &Path, color: &str) -> Result<Outcome, Failure> {
+    use std::io::IsTerminal;
+    let color = match color {
+        "always" => true,
+        "never" => false,
+        "auto" => std::io::stdout().is_terminal(),
+        other => {
+            return Err(Failure::usage(format!(
+                "--color must be auto, always or never, not '{other}'"
+            )))
+        }
+    };
+    let (_, old_c) = parse_file(old)?;
+    let (_, new_c) = parse_file(new)?;
+    let opts = circuit_text::DiffOptions { color, ..circuit_text::DiffOptions::default() };
+    let d = circuit_text::diff_circuits(&new_c, &old_c, &opts);
+    if d.differs {
+        println!("{}", d.text);
+        Ok(Outcome::Differences)
+    } else {
+        Ok(Outcome::Ok)
+    }
 }

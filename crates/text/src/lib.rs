@@ -5,6 +5,7 @@
 //! with [`PrintOptions::repr`] or [`print_circuits`]. The default printer output parses
 //! back to equal circuits (`parse(print(c)) == c`). This crate never evaluates.
 
+mod diff;
 mod error;
 mod format;
 mod lexer;
@@ -13,6 +14,7 @@ mod parser;
 mod payload;
 mod printer;
 
+pub use diff::{diff_circuits, Diff, DiffOptions};
 pub use error::{ParseError, PrintError};
 pub use format::{format_index, format_number, format_payload, format_shape_named};
 pub use lexer::quote_name;
