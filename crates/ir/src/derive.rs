@@ -48,9 +48,22 @@ fn expect_children(kind: Kind, node: &str, children: &[Circuit], n: usize) -> Re
 
 /// Canonicalises payloads that depend on the children (index padding, scatter bounds).
 pub(crate) fn normalize(op: Op, children: &[Circuit], name: Option<&str>) -> Result<Op> {
-    if !matches!(op, Op::Index(_) | Op::Scatter(_)) {
-        return Ok(op);
-    }
+    let op = match op {
+        // One NaN: the text format cannot tell NaN payloads (or signs) apart.
+        Op::Scalar(mut s) if s.value.is_nan() => {
+            s.value = f64::NAN;
+            return Ok(Op::Scalar(s));
+        }
+        // Ints numbered by first appearance, so that the printed form parses back equal.
+        Op::Rearrange(r) => {
+            return Ok(Op::Rearrange(match r.spec.renumbered() {
+                Some(spec) => crate::kinds::Rearrange { spec },
+                None => r,
+            }))
+        }
+        Op::Index(_) | Op::Scatter(_) => op,
+        other => return Ok(other),
+    };
     let node = node_label(op.kind(), name);
     Ok(match op {
         Op::Index(idx) => {
@@ -322,6 +335,16 @@ fn stored_cumulant_facts(
     }
     let base = children[0].shape().clone();
     for (&k, child) in v.orders.iter().zip(children) {
+        // Check the rank first: the order may be huge, and the shape is built only when
+        // it is the right length.
+        if k.checked_mul(base.len()) != Some(child.rank()) {
+            return Err(err(format!(
+                "the order-{k} cumulant must have rank {} times the base rank {}, got shape {:?}",
+                k,
+                base.len(),
+                child.shape().as_slice()
+            )));
+        }
         let want: Shape = (0..k).flat_map(|_| base.iter().copied()).collect();
         if child.shape() != &want {
             return Err(err(format!(
@@ -353,8 +376,10 @@ fn check_index_tensor_values(idx: &Index, child_shape: &[usize], node: &str) -> 
         if crate::size::is_symbolic(len) {
             continue;
         }
-        let l = len as i64;
-        if let Some(bad) = t.tensor().to_i64_vec().into_iter().find(|&v| v < -l || v >= l) {
+        let l = len as i128;
+        if let Some(bad) =
+            t.tensor().to_i64_vec().into_iter().find(|&v| i128::from(v) < -l || i128::from(v) >= l)
+        {
             return Err(IrError::Index {
                 node: node.into(),
                 msg: format!(
@@ -436,6 +461,25 @@ fn kind_flags(op: &Op, children: &[Circuit], shape: &Shape) -> Flags {
         _ => {}
     }
     flags
+}
+
+/// The named axes a node would get from its children alone (what the parser rebuilds
+/// when the printer leaves the shape out).
+pub(crate) fn inherited_named_axes(c: &Circuit) -> NamedAxes {
+    if let Op::Module(_) = c.op() {
+        return c.substituted().map(|s| s.named_axes().clone()).unwrap_or_default();
+    }
+    if c.children().iter().all(|ch| ch.named_axes().is_empty()) {
+        return NamedAxes::new();
+    }
+    match kind_facts(c.op(), c.children(), "") {
+        Ok(facts) => {
+            let children_axes: Vec<&NamedAxes> =
+                c.children().iter().map(Circuit::named_axes).collect();
+            named_axes::inherit(facts.shape.len(), &children_axes, &facts.axis_map())
+        }
+        Err(_) => NamedAxes::new(),
+    }
 }
 
 /// The shared empty free-symbol list (most nodes have none; don't allocate for them).

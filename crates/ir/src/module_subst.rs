@@ -114,8 +114,23 @@ fn same_ident(a: &Circuit, b: &Circuit) -> bool {
 }
 
 fn check_bindings(m: &Module, spec: &Circuit, inputs: &[Circuit], node: &str) -> Result<()> {
-    for free in spec.free_symbols().iter() {
-        for a in &m.arg_specs {
+    // Index the arguments by identity (uuid, name) so the check stays linear.
+    let mut by_ident: HashMap<(crate::Uuid, Option<&str>), &Circuit> = HashMap::default();
+    for a in &m.arg_specs {
+        if let Op::Symbol(sym) = a.symbol.op() {
+            by_ident.insert((sym.uuid, a.symbol.name()), &a.symbol);
+        }
+    }
+    let free_syms = spec.free_symbols();
+    for free in free_syms.iter() {
+        let Op::Symbol(fs) = free.op() else { continue };
+        if let Some(&a) = by_ident.get(&(fs.uuid, free.name())) {
+            let a = ModuleArgSpec {
+                symbol: a.clone(),
+                batchable: true,
+                expandable: true,
+                ban_non_symbolic_size_expand: true,
+            };
             if same_ident(free, &a.symbol) && free != &a.symbol {
                 return Err(module_err(
                     node,
@@ -251,15 +266,14 @@ pub(crate) fn substitute(m: &Module, children: &[Circuit], node: &str) -> Result
 pub(crate) fn derive_module(m: &Module, children: &[Circuit], node: &str) -> Result<Derived> {
     let substituted = substitute(m, children, node)?;
     let spec = &children[0];
-    let mut free: Vec<Circuit> = spec
-        .free_symbols()
-        .iter()
-        .filter(|s| !m.arg_specs.iter().any(|a| &a.symbol == *s))
-        .cloned()
-        .collect();
+    let bound: crate::NodeSet<crate::NodeHash> =
+        m.arg_specs.iter().map(|a| a.symbol.hash()).collect();
+    let mut free: Vec<Circuit> =
+        spec.free_symbols().iter().filter(|s| !bound.contains(&s.hash())).cloned().collect();
+    let mut seen: crate::NodeSet<crate::NodeHash> = free.iter().map(Circuit::hash).collect();
     for input in &children[1..] {
         for s in input.free_symbols().iter() {
-            if !free.contains(s) {
+            if seen.insert(s.hash()) {
                 free.push(s.clone());
             }
         }
@@ -278,8 +292,13 @@ pub(crate) fn derive_module(m: &Module, children: &[Circuit], node: &str) -> Res
 /// Whether every argument symbol is free in the spec circuit (an unused argument is
 /// usually a mistake; the parser checks this by default).
 pub fn unused_arguments(spec: &Circuit, arg_specs: &[ModuleArgSpec]) -> Vec<Circuit> {
-    let free = spec.free_symbols();
-    arg_specs.iter().filter(|a| !free.contains(&a.symbol)).map(|a| a.symbol.clone()).collect()
+    let free: crate::NodeSet<crate::NodeHash> =
+        spec.free_symbols().iter().map(Circuit::hash).collect();
+    arg_specs
+        .iter()
+        .filter(|a| !free.contains(&a.symbol.hash()))
+        .map(|a| a.symbol.clone())
+        .collect()
 }
 
 impl Circuit {

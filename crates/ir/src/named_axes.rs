@@ -9,10 +9,11 @@ use crate::{IrError, Result};
 /// `(axis, name)` pairs sorted by axis.
 pub type NamedAxes = SmallVec<[(u8, Name); 2]>;
 
-/// Whether a string may be used as an axis name: non-empty? No: any string without
-/// whitespace, `[`, `]` or `:` (those would not survive the text format).
+/// Whether a string may be used as an axis name: non-empty, without whitespace, `[`, `]`,
+/// `:` or `,` (those would not survive the text format).
 pub fn is_valid_axis_name(name: &str) -> bool {
-    !name.chars().any(|c| c.is_whitespace() || c == '[' || c == ']' || c == ':' || c == ',')
+    !name.is_empty()
+        && !name.chars().any(|c| c.is_whitespace() || c == '[' || c == ']' || c == ':' || c == ',')
 }
 
 pub(crate) fn validate(axes: &NamedAxes, rank: usize, node: &str) -> Result<()> {

@@ -229,6 +229,12 @@ impl Circuit {
         &self.0.info.named_axes
     }
 
+    /// The named axes this node would have if none were set on it explicitly (inherited
+    /// from its children).
+    pub fn inherited_named_axes(&self) -> NamedAxes {
+        derive::inherited_named_axes(self)
+    }
+
     /// Symbols not bound by a Module inside this circuit, in visit order (a Symbol's free
     /// symbols are itself).
     pub fn free_symbols(&self) -> std::borrow::Cow<'_, [Circuit]> {

@@ -106,6 +106,9 @@ pub enum PrintError {
         #[source]
         source: circuit_tensor::TensorError,
     },
+    /// A circuit the format cannot represent.
+    #[error("cannot print: {0}")]
+    Unprintable(String),
     /// Options that cannot be combined.
     #[error("invalid print options: {0}")]
     InvalidOptions(String),

@@ -120,6 +120,14 @@ fn fancy_einsum(c: &Circuit, e: &circuit_ir::kinds::Einsum) -> Option<String> {
         }
     }
     let names: Vec<String> = names.into_iter().collect::<Option<_>>()?;
+    // Only plain words survive the word form (no `,`, `->`, `#`, `!`, quotes, ...).
+    let plain = |n: &str| {
+        n.chars().next().is_some_and(|c| c.is_alphabetic() || c == '_')
+            && n.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '.')
+    };
+    if !names.iter().all(|n| plain(n)) {
+        return None;
+    }
     let mut sorted = names.clone();
     sorted.sort();
     sorted.dedup();

@@ -153,6 +153,22 @@ pub(crate) struct LineSyntax<'a> {
     pub(crate) child_info: Option<(&'a str, usize)>,
 }
 
+impl LineSyntax<'_> {
+    /// Adds `offset` to every recorded position (for text lexed out of a larger line).
+    pub(crate) fn shift_positions(&mut self, offset: usize) {
+        if let Some((_, p)) = self.shape.as_mut() {
+            *p += offset;
+        }
+        if let Some((_, p)) = self.variant.as_mut() {
+            *p += offset;
+        }
+        self.payload.1 += offset;
+        if let Some((_, p)) = self.child_info.as_mut() {
+            *p += offset;
+        }
+    }
+}
+
 fn skip_ws(s: &str, mut pos: usize) -> usize {
     while let Some(c) = s[pos..].chars().next() {
         if c.is_whitespace() || is_tree_char(c) {
@@ -352,7 +368,7 @@ mod tests {
         assert!(syn.ad);
         let shape = syn.shape.unwrap().0;
         assert_eq!(shape.len(), 2);
-        assert_eq!(shape[1].name.as_deref(), Some("small"));
+        assert_eq!(shape[1].name, Some("small"));
         assert_eq!(syn.variant.unwrap().0, "Scalar");
         assert_eq!(syn.payload.0, "1.0");
         let syn = lex_node("0 [5, 3, 6] Add#c", 0).unwrap();

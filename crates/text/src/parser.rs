@@ -39,7 +39,11 @@ struct Parser<'a> {
 }
 
 fn col_of(line: &str, byte: usize) -> usize {
-    line[..byte.min(line.len())].chars().count() + 1
+    let mut b = byte.min(line.len());
+    while !line.is_char_boundary(b) {
+        b -= 1;
+    }
+    line[..b].chars().count() + 1
 }
 
 impl<'a> Parser<'a> {
@@ -143,9 +147,11 @@ impl<'a> Parser<'a> {
             if let Some((info, pos)) = child_info {
                 let (head, flags) = split_flags(info);
                 let head_start = pos;
-                let info_syn = lex_node(head, 0).map_err(|(p, msg)| {
+                let mut info_syn = lex_node(head, 0).map_err(|(p, msg)| {
                     self.err(line_idx, head_start + p, format!("in the `!` binding: {msg}"))
                 })?;
+                // Positions inside the binding are relative to it; make them line offsets.
+                info_syn.shift_positions(head_start);
                 let sym = self.add_record(line_idx, info_syn, head_start)?;
                 self.records[idx].child_info = Some((sym, flags, head_start));
             }

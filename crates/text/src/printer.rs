@@ -277,6 +277,17 @@ impl<'a> Printer<'a> {
         Ident::Serial(n)
     }
 
+    fn check_name(&self, c: &Circuit) -> Result<(), PrintError> {
+        match c.name() {
+            Some(n) if self.opts.bijection && n.contains(['\n', '\r']) => {
+                Err(PrintError::Unprintable(format!(
+                    "the name {n:?} contains a line break, which the line format cannot hold"
+                )))
+            }
+            _ => Ok(()),
+        }
+    }
+
     fn write_ident(&mut self, c: &Circuit, id: Ident, repeat: bool) {
         match id {
             Ident::Name => push_quoted(&mut self.out, c.name().unwrap_or_default()),
@@ -303,7 +314,10 @@ impl<'a> Printer<'a> {
         }
         let show_shape = !self.opts.shape_only_when_necessary
             || shape_is_necessary(c.kind())
-            || (self.opts.show_all_named_axes && !c.named_axes().is_empty());
+            || (self.opts.show_all_named_axes && !c.named_axes().is_empty())
+            || (self.opts.bijection
+                && !c.named_axes().is_empty()
+                && c.inherited_named_axes() != *c.named_axes());
         if show_shape {
             self.out.push(' ');
             write_shape_named(&mut self.out, c);
@@ -358,6 +372,7 @@ impl<'a> Printer<'a> {
         match self.printed.get(&sym.hash()).copied() {
             Some(id) => self.write_ident(sym, id, true),
             None => {
+                self.check_name(sym)?;
                 let id = self.fresh_ident(sym);
                 self.printed.insert(sym.hash(), id);
                 self.write_ident(sym, id, false);
@@ -399,7 +414,6 @@ impl<'a> Printer<'a> {
         if place != Place::Root {
             self.segs.push(seg);
         }
-        let my_segs = self.segs.len();
         let color = self.opts.colorer.as_ref().and_then(|f| f(c));
         if let Some(col) = color {
             self.out.push_str(&format!("\x1b[{}m", col.ansi()));
@@ -410,6 +424,7 @@ impl<'a> Printer<'a> {
         } else if let Some(id) = self.printed.get(&c.hash()).copied() {
             self.write_ident(c, id, true);
         } else {
+            self.check_name(c)?;
             let id = self.fresh_ident(c);
             self.printed.insert(c.hash(), id);
             self.write_ident(c, id, false);
@@ -443,13 +458,20 @@ impl<'a> Printer<'a> {
         if !descend {
             return Ok(());
         }
+        self.push_children(c, depth, stack);
+        Ok(())
+    }
+
+    /// Queues the children of an expanded node (in reverse, so they pop in order).
+    fn push_children(&mut self, c: &Circuit, depth: usize, stack: &mut Vec<Work>) {
+        let my_segs = self.segs.len();
+        let children = c.children();
         let arg_specs: Option<&[ModuleArgSpec]> = match c.op() {
             Op::Module(m) => Some(&m.arg_specs),
             _ => None,
         };
         let n = children.len();
         let only_child = self.opts.only_child_below && n == 1;
-        let first = stack.len();
         for (i, child) in children.iter().enumerate().rev() {
             let place =
                 if only_child { Place::OnlyChild } else { Place::Child { last: i + 1 == n } };
@@ -470,8 +492,6 @@ impl<'a> Printer<'a> {
         if only_child {
             stack.push(Work::Marker(my_segs));
         }
-        debug_assert!(stack.len() > first);
-        Ok(())
     }
 
     fn finish(mut self) -> String {

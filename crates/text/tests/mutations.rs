@@ -116,51 +116,6 @@ fn catch_quiet<T>(f: impl FnOnce() -> T) -> Result<T, String> {
     r.map_err(|p| recorded.unwrap_or_else(|| panic_message(&*p)))
 }
 
-// ## FIXME — known parser bugs the mutation run tolerates (each has an `#[ignore]`d
-// reproducer below). Remove an entry once its bug is fixed.
-/// Panics known to be bugs: (source file, message fragment).
-const FIXME_KNOWN_PANICS: &[(&str, &str)] = &[
-    // Index/Scatter on a dimension of size >= 2^63: `len as i64` wraps, `-l` overflows.
-    ("crates/ir/src/kinds/index.rs", "overflow"),
-    // Index tensor values checked against a dimension of size >= 2^63 (same cause).
-    ("crates/ir/src/derive.rs", "negate with overflow"),
-    // Conv: `input + pad_lo + pad_hi` overflows for huge padding or sizes.
-    ("crates/ir/src/kinds/conv.rs", "overflow"),
-    // Errors inside a `! <symbol>` binding use positions relative to the binding text as
-    // byte offsets into the whole line (slicing inside a multi-byte character).
-    ("crates/text/src/parser.rs", "char boundary"),
-];
-
-/// Whether a failure is a known bug: a listed panic, a broken round trip through the
-/// `fancy:` einsum form with an axis name containing `#`, `!`, a quote or `->`, or a
-/// `-NaN` scalar that reprints as `NaN` (FIXME: see `fixme_fancy_einsum_special_axis_names`
-/// and `fixme_negative_nan_scalar` in `roundtrip_props.rs`).
-fn known_bug(msg: &str) -> bool {
-    let panic =
-        FIXME_KNOWN_PANICS.iter().any(|(file, frag)| msg.contains(file) && msg.contains(frag));
-    let fancy = msg.lines().any(|l| {
-        l.split_once("Einsum fancy:").is_some_and(|(_, words)| {
-            words.contains(['#', '!', '\'']) || words.matches("->").count() > 1
-        })
-    });
-    let nan = msg.contains("re-parse differs") && msg.to_ascii_lowercase().contains("-nan");
-    panic || fancy || nan
-}
-
-/// FIXME: inputs that hang the parser, skipped: a StoredCumulantVar with a huge order
-/// (the shape check builds the base shape repeated `order` times, so `1, 2, 1000000000`
-/// over rank-0 children runs ~50 s and `2^63` forever).
-fn known_hang(text: &str) -> bool {
-    text.lines().any(|line| {
-        let Some((_, payload)) = line.split_once("StoredCumulantVar") else { return false };
-        let orders = payload.split('|').next().unwrap_or("");
-        orders.split(',').any(|o| {
-            let digits: String = o.chars().filter(char::is_ascii_digit).collect();
-            digits.len() > 5
-        })
-    })
-}
-
 fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
     if let Some(s) = payload.downcast_ref::<&str>() {
         (*s).to_string()
@@ -219,14 +174,10 @@ fn mutated_inputs_never_panic_or_hang() {
     let worker = std::thread::spawn(move || {
         let mut g = Gen::new(seed);
         let mut failures: Vec<String> = Vec::new();
-        let (mut accepted, mut known, mut skipped) = (0usize, 0usize, 0usize);
+        let mut accepted = 0usize;
         for i in 0..count {
             let (name, base) = &bases[g.below(bases.len())];
             let (text, applied) = mutate::mutate(base, &mut g);
-            if known_hang(&text) {
-                skipped += 1;
-                continue;
-            }
             {
                 let mut p = worker_progress.lock().unwrap();
                 p.index = i;
@@ -235,7 +186,6 @@ fn mutated_inputs_never_panic_or_hang() {
             }
             match check_input(&text, &worker_store) {
                 Ok(ok) => accepted += usize::from(ok),
-                Err(msg) if known_bug(&format!("{msg}\n--- input ---\n{text}")) => known += 1,
                 Err(msg) if failures.len() < 10 => failures.push(format!(
                     "mutation #{i} of {name} ({applied:?}): {msg}\n--- input ---\n{text}"
                 )),
@@ -243,7 +193,7 @@ fn mutated_inputs_never_panic_or_hang() {
             }
         }
         worker_progress.lock().unwrap().done = true;
-        (failures, accepted, known, skipped)
+        (failures, accepted)
     });
     loop {
         std::thread::sleep(Duration::from_millis(50));
@@ -261,10 +211,9 @@ fn mutated_inputs_never_panic_or_hang() {
             );
         }
     }
-    let (failures, accepted, known, skipped) = worker.join().unwrap();
+    let (failures, accepted) = worker.join().unwrap();
     eprintln!(
-        "{count} mutated inputs (seed {seed:#x}) in {:?}: {accepted} parsed and round-tripped, \
-         {known} hit a known FIXME bug, {skipped} skipped as known hangs",
+        "{count} mutated inputs (seed {seed:#x}) in {:?}: {accepted} parsed and round-tripped",
         start.elapsed()
     );
     assert!(failures.is_empty(), "{} failures:\n\n{}", failures.len(), failures.join("\n\n"));
@@ -370,14 +319,13 @@ fn parse_within(text: &str, limit: Duration) -> Option<Result<usize, String>> {
     }
 }
 
-/// FIXME(ir): `Index`/`Scatter` on a dimension of size 2^63 panic in debug builds
+/// Regression (found by this fuzzer): `Index`/`Scatter` on a dimension of size 2^63 panic in debug builds
 /// (`TensorAxisIndex::output_len` / `Slice::resolve` compute `-(len as i64)`, which
 /// overflows), and for sizes above `i64::MAX` every index is wrongly "out of range"
 /// (`len as i64` is negative). Fix: compare in `i128` (or handle `len > i64::MAX`
 /// explicitly). Expected: `[0]` and `[0:1]` are valid on both sizes.
 #[test]
-#[ignore = "FIXME: index arithmetic on sizes >= 2^63"]
-fn fixme_index_on_huge_dims() {
+fn regression_index_on_huge_dims() {
     for text in [
         "0 Index [0]\n  1 [9223372036854775808] Scalar 1",
         "0 Index [0:1]\n  1 [9223372036854775808] Scalar 1",
@@ -397,25 +345,23 @@ fn fixme_index_on_huge_dims() {
     assert!(matches!(r, Ok(Ok(_))), "{:?}", r.map(|c| c.map(|c| c.shape().to_vec())));
 }
 
-/// FIXME(ir): `Conv::infer_shape` adds padding to the input size unchecked, so huge
+/// Regression (found by this fuzzer): `Conv::infer_shape` adds padding to the input size unchecked, so huge
 /// padding panics ("attempt to add with overflow") in debug builds. Fix: `checked_add`
 /// and report an error.
 #[test]
-#[ignore = "FIXME: Conv padding overflow panics"]
-fn fixme_conv_padding_overflow() {
+fn regression_conv_padding_overflow() {
     let text = "0 Conv stride=[1] padding=[18446744073709551615:1]\n  1 [2,3,2] Scalar 1\n  2 [1,2,2] Scalar 1";
     let r = parse_within(text, Duration::from_secs(5)).unwrap();
     assert!(r.is_err(), "{r:?}");
 }
 
-/// FIXME(text): errors inside a Module argument's `! <symbol>` binding are located with
+/// Regression (found by this fuzzer): errors inside a Module argument's `! <symbol>` binding are located with
 /// byte offsets relative to the binding text but applied to the whole line: the column is
 /// wrong, and when the offset falls inside a multi-byte character `col_of` panics
 /// ("byte index 16 is not a char boundary"). Fix: offset the binding record's positions
 /// by the binding's start (or lex it in place with `lex_node(line, head_start)`).
 #[test]
-#[ignore = "FIXME: error positions inside `!` bindings"]
-fn fixme_binding_error_position() {
+fn regression_binding_error_position() {
     let text = "0 Module\n  1 [2] Symbol\n  'ααααααααα' [2] Scalar 1 ! 'xy' [2] Symbol zz";
     let e = parse_within(text, Duration::from_secs(5)).unwrap().unwrap_err();
     assert!(e.contains("column 46"), "{e}");
@@ -424,13 +370,12 @@ fn fixme_binding_error_position() {
     assert!(e.contains("column 36"), "{e}");
 }
 
-/// FIXME(ir): the StoredCumulantVar shape check builds the base shape repeated `order`
+/// Regression (found by this fuzzer): the StoredCumulantVar shape check builds the base shape repeated `order`
 /// times before comparing, so a one-line input with a huge order and rank-0 children
 /// hangs (`1, 2, 1000000000` takes ~50 s in a debug build, `2^63` forever). Fix: compare
 /// `child.rank()` with `order.checked_mul(base.len())` first.
 #[test]
-#[ignore = "FIXME: StoredCumulantVar with a huge order hangs"]
-fn fixme_stored_cumulant_var_huge_order() {
+fn regression_stored_cumulant_var_huge_order() {
     let text = "0 StoredCumulantVar 1, 2, 9223372036854775808|1a280c74-fa9f-4dd9-94f4-5cca4a0cf243\n  1 [] Scalar 1\n  2 [] Scalar 1\n  3 [] Scalar 1";
     let r = parse_within(text, Duration::from_secs(2));
     assert!(r.is_some(), "still parsing after 2 s");

@@ -131,7 +131,11 @@ proptest! {
 
     /// The main property: every printer variant on 2,000 random circuits.
     #[test]
-    fn roundtrip_all_printer_variants(g in arb_generated(GenConfig::default())) {
+    fn roundtrip_all_printer_variants(g in arb_generated(GenConfig {
+        noncanonical_rearrange: true,
+        signed_nan: true,
+        ..GenConfig::default()
+    })) {
         let vs = variants();
         if let Err(report) = check_all(&g.roots, &vs, true) {
             prop_assert!(false, "seed {}: {}", g.seed, report);
@@ -146,10 +150,12 @@ proptest! {
     #[test]
     fn roundtrip_named_axes_on_any_kind(g in arb_generated(GenConfig {
         named_axes_on_any_kind: true,
+        unsafe_axis_names: true,
         ..GenConfig::default()
     })) {
         let d = PrintOptions::default;
         let vs = vec![
+            ("default", d()),
             ("show_all_named_axes", PrintOptions { show_all_named_axes: true, ..d() }),
             ("shape_always", PrintOptions { shape_only_when_necessary: false, ..d() }),
         ];
@@ -189,12 +195,8 @@ fn fixtures_roundtrip() {
     assert!(parsed_ok >= 20, "only {parsed_ok} fixtures parse");
 }
 
-// ## FIXME — known round-trip failures, one minimal reproducer each (`#[ignore]`d so the
-// suite stays green; run them with `cargo test -p circuit-text --test roundtrip_props --
-// --ignored`). The generator avoids these inputs through `GenConfig` switches that are
-// off by default (`newline_names`, `empty_axis_names`, `unsafe_axis_names`,
-// `noncanonical_rearrange`, `signed_nan`, `named_axes_on_any_kind`); when a bug is fixed,
-// remove the `#[ignore]` and turn the switch on in `roundtrip_all_printer_variants`.
+// Regressions: round-trip failures the generator found, one minimal reproducer each
+// (the generator switches that produce them are on in the property tests above).
 
 /// `parse(print(roots))` with the default printer, then equality.
 fn default_roundtrip(roots: &[Circuit]) -> Result<(), String> {
@@ -207,37 +209,37 @@ fn with_axis(c: Circuit, name: &str) -> Circuit {
     c.with_named_axes([(0u8, circuit_ir::Name::from(name))].into_iter().collect()).unwrap()
 }
 
-/// FIXME(printer): a name with a line break is printed raw inside its quotes, so the
+/// Regression: a name with a line break is printed raw inside its quotes, so the
 /// output has a line `y' [] Scalar 1` and does not parse ("unterminated quoted name").
 /// Fix: escape `\n`/`\r` in `quote_name` (and unescape in the lexer), or reject such
 /// names with a `PrintError`. Generator switch: `newline_names`.
 #[test]
-#[ignore = "FIXME: names with line breaks do not round-trip"]
-fn fixme_newline_in_name() {
+fn regression_newline_in_name() {
+    // The line format cannot hold a line break: bijective printing refuses clearly.
     let c = Circuit::scalar(1.0, &[], Some("x\ny")).unwrap();
-    default_roundtrip(&[c]).unwrap();
+    let err = PrintOptions::default().repr(&[c]).unwrap_err();
+    assert!(err.to_string().contains("line break"), "{err}");
 }
 
-/// FIXME(ir/text): the IR accepts the empty axis name (`is_valid_axis_name("")` is true)
+/// Regression: the IR accepts the empty axis name (`is_valid_axis_name("")` is true)
 /// but the lexer rejects `[:3]` ("invalid axis name ''"). Fix: make
 /// `circuit_ir::is_valid_axis_name` reject "" (the shape lexer already does).
 /// Generator switch: `empty_axis_names`.
 #[test]
-#[ignore = "FIXME: the empty axis name does not round-trip"]
-fn fixme_empty_axis_name() {
-    let c = with_axis(Circuit::scalar(1.0, &[3], Some("s")).unwrap(), "");
-    default_roundtrip(&[c]).unwrap();
+fn regression_empty_axis_name() {
+    // The empty axis name is rejected where it is set.
+    let c = Circuit::scalar(1.0, &[3], Some("s")).unwrap();
+    assert!(c.with_named_axes([(0u8, circuit_ir::Name::from(""))].into_iter().collect()).is_err());
 }
 
-/// FIXME(printer): the `fancy:` einsum form writes axis names verbatim into the payload,
+/// Regression: the `fancy:` einsum form writes axis names verbatim into the payload,
 /// so names containing `#` (comment), `!` (child info), `->` (the arrow) or a quote
 /// (which can swallow a later ` ! binding`) break the line:
 /// `'s' Einsum fancy: #h -> #h` fails with "expected '->'". Fix: in `fancy_einsum`, fall
 /// back to the plain form when a name contains `'`, `#`, `!`, `,` or `->` (or is empty).
 /// Generator switch: `unsafe_axis_names`.
 #[test]
-#[ignore = "FIXME: fancy einsum with payload-special axis names"]
-fn fixme_fancy_einsum_special_axis_names() {
+fn regression_fancy_einsum_special_axis_names() {
     for name in ["#h", "!x", "a->b"] {
         let s = with_axis(Circuit::scalar(1.0, &[2], Some("s")).unwrap(), name);
         let e = Circuit::einsum_from_axes(vec![(s, vec![0])], &[0], Some("e")).unwrap();
@@ -258,7 +260,7 @@ fn fixme_fancy_einsum_special_axis_names() {
     default_roundtrip(&[m]).unwrap();
 }
 
-/// FIXME(ir): a Rearrange spec is hashed with its raw int numbering and size slots, but
+/// Regression: a Rearrange spec is hashed with its raw int numbering and size slots, but
 /// the printer letters ints by number and the parser renumbers them in order of first
 /// appearance (and drops unused slots), so `b a -> (a b)` built with ints `[[1],[0]] ->
 /// [[0,1]]` (printed `b a -> (a b)`) parses back as `[[0],[1]] -> [[1,0]]`, a different
@@ -266,8 +268,7 @@ fn fixme_fancy_einsum_special_axis_names() {
 /// first appearance over input then output groups, truncate `int_sizes`), as Index
 /// padding already is. Generator switch: `noncanonical_rearrange`.
 #[test]
-#[ignore = "FIXME: non-canonical rearrange int numbering does not round-trip"]
-fn fixme_noncanonical_rearrange_ints() {
+fn regression_noncanonical_rearrange_ints() {
     use circuit_ir::kinds::RearrangeSpec;
     let x = Circuit::scalar(1.0, &[3, 2], Some("x")).unwrap();
     let g = |v: &[u8]| v.iter().copied().collect();
@@ -279,26 +280,24 @@ fn fixme_noncanonical_rearrange_ints() {
     default_roundtrip(&[s.rearrange(unused_slot).unwrap()]).unwrap();
 }
 
-/// FIXME(printer/ir): Scalars print with `{}`, which writes every NaN as `NaN`, so a NaN
+/// Regression: Scalars print with `{}`, which writes every NaN as `NaN`, so a NaN
 /// with the sign bit set (or another payload) parses back as the canonical NaN, and the
 /// value bits are hashed. Fix: canonicalise NaN in the Scalar constructor (or hash
 /// canonical NaN). Generator switch: `signed_nan`.
 #[test]
-#[ignore = "FIXME: non-canonical NaN scalars do not round-trip"]
-fn fixme_negative_nan_scalar() {
+fn regression_negative_nan_scalar() {
     let c = Circuit::scalar(-f64::NAN, &[2], Some("n")).unwrap();
     default_roundtrip(&[c]).unwrap();
 }
 
-/// FIXME(printer): explicit named axes on a kind whose shape the default printer omits
+/// Regression: explicit named axes on a kind whose shape the default printer omits
 /// (Add, Einsum, Module, ...) are dropped: `0 [a:3] Add` / `  1 [3] Scalar 1` parses
 /// (the Add gets axis name `a`) but prints back as `0 Add`, which parses without it.
 /// Fix: in bijection mode also print the shape when the node's named axes differ from
 /// what it inherits from its children. Generator switch: `named_axes_on_any_kind`
 /// (which `roundtrip_named_axes_on_any_kind` covers with shapes always printed).
 #[test]
-#[ignore = "FIXME: explicit named axes on Add/Einsum/... are lost by the default printer"]
-fn fixme_explicit_named_axes_dropped_by_default_printer() {
+fn regression_explicit_named_axes_dropped_by_default_printer() {
     let dir = TempDir::new("circuit-fixme").unwrap();
     let opts = parse_opts(&dir.store(), true);
     let roots = parse_circuits("0 [a:3] Add\n  1 [3] Scalar 1", &opts).unwrap();

@@ -62,7 +62,10 @@ impl Conv {
         let batch = is.len() - n - 1;
         let mut out: Shape = is[..batch].iter().copied().collect();
         for d in 0..n {
-            let padded = is[batch + d] + self.padding[d].0 + self.padding[d].1;
+            let padded = is[batch + d]
+                .checked_add(self.padding[d].0)
+                .and_then(|p| p.checked_add(self.padding[d].1))
+                .ok_or_else(|| invalid(format!("spatial dim {d}: padded size overflows")))?;
             let k = fs[1 + d];
             if k == 0 || padded < k {
                 return Err(invalid(format!(

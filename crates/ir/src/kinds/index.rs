@@ -26,8 +26,10 @@ impl Slice {
     /// # Errors
     /// A message when a bound is outside `[-len, len]` or start > stop.
     pub fn resolve(&self, len: usize) -> Result<(usize, usize), String> {
-        let l = len as i64;
+        // i128 so that sizes above i64::MAX (possible in declared shapes) never overflow.
+        let l = len as i128;
         let norm = |b: i64| -> Result<usize, String> {
+            let b = i128::from(b);
             if b < -l || b > l {
                 return Err(format!(
                     "slice bound {b} is out of range for a dimension of size {}",
@@ -132,8 +134,8 @@ impl TensorAxisIndex {
     pub fn output_len(&self, len: usize) -> Result<Option<usize>, String> {
         match self {
             TensorAxisIndex::Int(i) => {
-                let l = len as i64;
-                if *i < -l || *i >= l {
+                let (l, i128_i) = (len as i128, i128::from(*i));
+                if i128_i < -l || i128_i >= l {
                     return Err(format!(
                         "index {i} is out of range for a dimension of size {}",
                         format_size(len)

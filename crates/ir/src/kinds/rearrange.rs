@@ -148,6 +148,38 @@ impl RearrangeSpec {
             .collect()
     }
 
+    /// The same spec with ints numbered by first appearance (input, then output) and no
+    /// unused size slots; `None` when it already is.
+    pub fn renumbered(&self) -> Option<RearrangeSpec> {
+        let mut map: Vec<Option<u8>> = vec![None; self.int_sizes.len()];
+        let mut next = 0usize;
+        let mut canonical = true;
+        for &i in self.input_ints.iter().flatten().chain(self.output_ints.iter().flatten()) {
+            let slot = map.get_mut(usize::from(i))?;
+            if slot.is_none() {
+                canonical &= usize::from(i) == next;
+                *slot = Some(u8::try_from(next).ok()?);
+                next += 1;
+            }
+        }
+        if canonical && next == self.int_sizes.len() {
+            return None;
+        }
+        let remap =
+            |g: &Group| -> Group { g.iter().map(|&i| map[usize::from(i)].unwrap_or(i)).collect() };
+        let mut int_sizes = vec![None; next];
+        for (old, new) in map.iter().enumerate() {
+            if let Some(n) = new {
+                int_sizes[usize::from(*n)] = self.int_sizes[old];
+            }
+        }
+        Some(RearrangeSpec {
+            input_ints: self.input_ints.iter().map(remap).collect(),
+            output_ints: self.output_ints.iter().map(remap).collect(),
+            int_sizes,
+        })
+    }
+
     /// Whether input and output are the same groups (the identity).
     pub fn is_identity(&self) -> bool {
         self.input_ints == self.output_ints

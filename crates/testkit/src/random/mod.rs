@@ -59,23 +59,20 @@ pub struct GenConfig {
     pub autoname_prob: f64,
     /// Probability of `AD` (autoname disabled) on a node.
     pub ad_prob: f64,
-    // ## FIXME — the switches below produce inputs that do not round-trip today (each has
-    // an `#[ignore]`d reproducer `fixme_*` in crates/text/tests/roundtrip_props.rs). They
-    // are off by default so the property tests stay green; turn one on when its bug is
-    // fixed.
-    /// Names with line breaks ([`names::NEWLINE_NAMES`]); the printer writes them raw, so
-    /// the output does not parse (FIXME).
+    // The switches below produce edge cases that once broke round trips (each has a
+    // `regression_*` test in crates/text/tests/roundtrip_props.rs).
+    /// Names with line breaks ([`names::NEWLINE_NAMES`]); bijective printing refuses them
+    /// (the line format cannot hold them), so round-trip tests leave this off.
     pub newline_names: bool,
-    /// Axis names with `#`, `!`, `->` or quotes ([`names::UNSAFE_AXIS_NAMES`]); they break
-    /// the printer's `fancy:` einsum form (FIXME).
+    /// Axis names with `#`, `!`, `->` or quotes ([`names::UNSAFE_AXIS_NAMES`]), which the
+    /// `fancy:` einsum form must not print.
     pub unsafe_axis_names: bool,
-    /// The empty axis name: the IR accepts it, the shape lexer does not (FIXME).
+    /// The empty axis name, which the IR rejects (generation falls back).
     pub empty_axis_names: bool,
     /// Rearrange specs whose ints are not numbered in order of first appearance, or that
-    /// carry unused size slots; the parser renumbers them, changing the hash (FIXME).
+    /// carry unused size slots (the IR renumbers them at construction).
     pub noncanonical_rearrange: bool,
-    /// Scalars holding NaN with the sign bit set (or a non-canonical payload); they print
-    /// as `NaN` and parse back as the canonical NaN (FIXME).
+    /// Scalars holding NaN with the sign bit set (the IR canonicalises NaN).
     pub signed_nan: bool,
     /// Module arguments whose symbol the spec circuit does not use (the parser rejects
     /// these unless `module_check_all_inputs_used` is off).
