@@ -130,8 +130,8 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
     let filter = args.first().cloned().unwrap_or_default();
     let reps = args.get(1).and_then(|r| r.parse().ok()).unwrap_or(5);
-    let cases: [(&str, fn() -> String); 3] =
-        [("(a) tree", tree), ("(b) wide", wide), ("(c) gpt2", gpt2_small)];
+    type Case = (&'static str, fn() -> String);
+    let cases: [Case; 3] = [("(a) tree", tree), ("(b) wide", wide), ("(c) gpt2", gpt2_small)];
     for (name, make) in cases {
         if name.contains(filter.as_str()) {
             bench(name, &make(), reps);

@@ -3,9 +3,9 @@
 //!
 //! Kinds: `reprint` (print equals `expected.txt`), `roundtrip` (printing is idempotent
 //! and equals the print of `expected.circ`), `equal_group` (all inputs print the same),
-//! `parse_error` (a clean error), `shape` (root shapes), `evaluate` and `rewrite` (run
-//! through the evaluator and the rewrite library once those layers are linked here; until
-//! then they are listed as ignored so they stay visible).
+//! `parse_error` (a clean error), `shape` (root shapes), `evaluate` (the CPU evaluator
+//! against the float64 reference values), and `rewrite` (listed as ignored until the
+//! rewrite library is linked here, so they stay visible).
 #![allow(clippy::unwrap_used, missing_docs)]
 
 use std::path::{Path, PathBuf};
@@ -72,6 +72,44 @@ fn expected_shape(v: &serde_json::Value) -> Option<String> {
     Some(format!("[{}]", parts.join(",")))
 }
 
+fn flatten(v: &serde_json::Value, out: &mut Vec<f64>) {
+    match v {
+        serde_json::Value::Array(items) => items.iter().for_each(|x| flatten(x, out)),
+        other => out.push(other.as_f64().unwrap_or(f64::NAN)),
+    }
+}
+
+fn check_evaluate(case: &Path, input: &Path) -> Result<(), Failed> {
+    let circuits = parse(case, input)?;
+    let [root] = circuits.as_slice() else {
+        return Err("evaluate cases have one root".into());
+    };
+    let got = circuit_eval::evaluate(root).map_err(|e| e.to_string())?;
+    let exp = read_json(&case.join("expected.json"))?;
+    let meta = read_json(&case.join("case.json"))?;
+    let (rtol, atol) =
+        (meta["rtol"].as_f64().unwrap_or(1e-5), meta["atol"].as_f64().unwrap_or(1e-6));
+    let want_shape: Vec<usize> = exp["shape"]
+        .as_array()
+        .ok_or("no shape")?
+        .iter()
+        .filter_map(|v| v.as_u64().map(|x| x as usize))
+        .collect();
+    if got.shape() != want_shape.as_slice() {
+        return Err(format!("shape {:?}, expected {want_shape:?}", got.shape()).into());
+    }
+    let mut want = Vec::new();
+    flatten(&exp["value"], &mut want);
+    for (i, (g, w)) in got.to_f64_vec().iter().zip(&want).enumerate() {
+        if (g - w).abs() > atol + rtol * w.abs() {
+            return Err(
+                format!("value {i}: got {g}, expected {w} (rtol {rtol}, atol {atol})").into()
+            );
+        }
+    }
+    Ok(())
+}
+
 fn run_case(case: &Path, kind: &str) -> Result<(), Failed> {
     let input = case.join("input.circ");
     match kind {
@@ -129,6 +167,7 @@ fn run_case(case: &Path, kind: &str) -> Result<(), Failed> {
             }
             Ok(())
         }
+        "evaluate" => check_evaluate(case, &input),
         other => Err(format!("unknown case kind {other}").into()),
     }
 }
@@ -153,7 +192,7 @@ fn main() {
                 .ok()
                 .and_then(|v| v["kind"].as_str().map(str::to_string))
                 .unwrap_or_default();
-            let pending = matches!(kind.as_str(), "evaluate" | "rewrite");
+            let pending = kind == "rewrite";
             Trial::test(name, move || run_case(&case, &kind)).with_ignored_flag(pending)
         })
         .collect();

@@ -67,7 +67,11 @@ fn files_stay_within_the_size_budget() {
             (n > MAX_LINES && rel(&p).contains("/src/")).then(|| format!("{} ({n} lines)", rel(&p)))
         })
         .collect();
-    assert!(big.is_empty(), "source files over {MAX_LINES} lines (split them):\n{}", big.join("\n"));
+    assert!(
+        big.is_empty(),
+        "source files over {MAX_LINES} lines (split them):\n{}",
+        big.join("\n")
+    );
 }
 
 #[test]
@@ -94,7 +98,8 @@ fn no_todo_in_library_code() {
         .filter(|p| rel(p).contains("/src/"))
         .filter(|p| {
             let text = std::fs::read_to_string(p).unwrap_or_default();
-            text.contains(&format!("{}!(", "todo")) || text.contains(&format!("{}!(", "unimplemented"))
+            text.contains(&format!("{}!(", "todo"))
+                || text.contains(&format!("{}!(", "unimplemented"))
         })
         .map(|p| rel(&p))
         .collect();

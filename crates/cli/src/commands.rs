@@ -61,6 +61,14 @@ enum Command {
         #[arg(long, default_value = "auto")]
         color: String,
     },
+    /// Evaluate roots (or named nodes) and write .npy files or print summaries.
+    Eval(crate::eval_cmd::EvalArgs),
+    /// Time the evaluation of a file's root.
+    Bench(crate::eval_cmd::BenchArgs),
+    /// Sample every DiscreteVar (random draws) and evaluate the root.
+    Sample(crate::sample_cmd::SampleArgs),
+    /// Estimate every Cumulant root by sampling: mean ± standard error.
+    Estimate(crate::sample_cmd::EstimateArgs),
     /// Tensor store operations.
     Tensor {
         #[command(subcommand)]
@@ -100,6 +108,10 @@ pub(crate) fn run(cli: Cli) -> Result<Outcome, Failure> {
         Command::Shape { file } => shape(&file),
         Command::Tensor { command } => tensor(command),
         Command::Diff { old, new, color } => diff(&old, &new, &color),
+        Command::Eval(a) => crate::eval_cmd::eval(&a),
+        Command::Bench(a) => crate::eval_cmd::bench(&a),
+        Command::Sample(a) => crate::sample_cmd::sample(&a),
+        Command::Estimate(a) => crate::sample_cmd::estimate(&a),
     }
 }
 

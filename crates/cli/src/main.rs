@@ -4,6 +4,8 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod commands;
+mod eval_cmd;
+mod sample_cmd;
 
 use std::process::ExitCode;
 

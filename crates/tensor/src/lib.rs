@@ -1,7 +1,8 @@
 //! Tensors for `circuit`: element types ([`DType`]), an immutable, cheaply clonable
 //! ndarray-backed [`Tensor`], the rust_circuit-compatible content hash ([`TensorHash`]),
 //! `.npy` and safetensors I/O, and a content-addressed [`TensorStore`]; also seeded random
-//! tensors ([`Tensor::randn`], [`Tensor::rand_uniform`]), summary statistics
+//! tensors ([`Tensor::randn`], [`Tensor::rand_uniform`]), THE seeded multinomial sampler
+//! ([`multinomial`], [`multinomial_batched`]), summary statistics
 //! ([`Tensor::stats`]) and allocation limits for untrusted shapes ([`check_alloc`]).
 //!
 //! Invariant: a [`Tensor`] is never mutated after construction, so its hash is computed
@@ -12,6 +13,7 @@ mod dtype;
 mod error;
 mod hash;
 mod limits;
+mod multinomial;
 mod npy;
 mod pyliteral;
 mod random;
@@ -26,6 +28,7 @@ pub use dtype::DType;
 pub use error::{Result, TensorError};
 pub use hash::TensorHash;
 pub use limits::{check_alloc, DEFAULT_MAX_TENSOR_BYTES};
+pub use multinomial::{multinomial, multinomial_batched, MULTINOMIAL_SEED_STRIDE};
 pub use npy::{read_npy, read_npy_bytes, read_npy_header, to_npy_bytes, write_npy, NpyHeader};
 pub use random::Rng;
 pub use safetensors::{

@@ -1,0 +1,350 @@
+//! Pairwise contraction as a batched GEMM.
+//!
+//! `alpha * einsum(a, b -> out)`: diagonals of repeated labels are views; labels only
+//! one operand has (and the output lacks) are summed out of it first; the rest are
+//! batch (a, b, out), M (a, out), N (b, out) and K (a, b) labels. The M, K and N groups
+//! are ordered by the operands' strides so that each group is one strided matrix
+//! dimension of the operand as it lies in memory (transposed layouts included —
+//! `matrixmultiply` takes arbitrary row and column strides); only an operand whose group
+//! cannot be expressed that way is copied. The result is written as
+//! `[batch.., M.., N..]` in C order and returned as a permuted view in `out` order, so
+//! no output copy is made either. Batches of small GEMMs run in parallel on rayon; large
+//! GEMMs use `matrixmultiply`'s own threads.
+
+use rayon::prelude::*;
+
+use super::buffer::{c_strides, Elem, Strided};
+use super::einsum::{diagonal, permute_to, reduce};
+use super::elementwise::zip_map;
+use crate::kernel::Label;
+
+/// GEMM for one element type: `C = alpha * A B` (C is written, not accumulated).
+pub(crate) trait Gemm: Elem {
+    /// `c[i, j] = alpha * Σ_p a[i, p] b[p, j]` with the given element strides.
+    ///
+    /// Callers guarantee every addressed element is inside the slices.
+    #[allow(clippy::too_many_arguments)]
+    fn gemm(
+        m: usize,
+        k: usize,
+        n: usize,
+        alpha: Self,
+        a: (&[Self], usize, isize, isize),
+        b: (&[Self], usize, isize, isize),
+        c: &mut [Self],
+        rsc: isize,
+    );
+}
+
+macro_rules! impl_mm {
+    ($t:ty, $f:path) => {
+        impl Gemm for $t {
+            fn gemm(
+                m: usize,
+                k: usize,
+                n: usize,
+                alpha: Self,
+                a: (&[Self], usize, isize, isize),
+                b: (&[Self], usize, isize, isize),
+                c: &mut [Self],
+                rsc: isize,
+            ) {
+                debug_assert!(c.len() >= m * n);
+                // SAFETY: the callers derive offsets and strides from `Strided` views
+                // whose addressable elements are all inside their storage (checked at
+                // construction), and `c` holds `m * n` elements written with row
+                // stride `rsc` (= n) and column stride 1.
+                unsafe {
+                    $f(
+                        m,
+                        k,
+                        n,
+                        alpha,
+                        a.0.as_ptr().add(a.1),
+                        a.2,
+                        a.3,
+                        b.0.as_ptr().add(b.1),
+                        b.2,
+                        b.3,
+                        0.0,
+                        c.as_mut_ptr(),
+                        rsc,
+                        1,
+                    );
+                }
+            }
+        }
+    };
+}
+impl_mm!(f32, matrixmultiply::sgemm);
+impl_mm!(f64, matrixmultiply::dgemm);
+
+impl Gemm for i64 {
+    fn gemm(
+        m: usize,
+        k: usize,
+        n: usize,
+        alpha: Self,
+        a: (&[Self], usize, isize, isize),
+        b: (&[Self], usize, isize, isize),
+        c: &mut [Self],
+        rsc: isize,
+    ) {
+        for i in 0..m {
+            for j in 0..n {
+                let mut acc: i64 = 0;
+                for p in 0..k {
+                    let ai = a.1 as isize + i as isize * a.2 + p as isize * a.3;
+                    let bi = b.1 as isize + p as isize * b.2 + j as isize * b.3;
+                    acc = acc.wrapping_add(a.0[ai as usize].wrapping_mul(b.0[bi as usize]));
+                }
+                c[(i as isize * rsc) as usize + j] = acc.wrapping_mul(alpha);
+            }
+        }
+    }
+}
+
+/// Size and stride of each label of a distinct-labelled view.
+fn dims_of<T: Elem>(x: &Strided<T>, labels: &[Label], l: Label) -> (usize, usize) {
+    labels.iter().position(|&o| o == l).map_or((1, 0), |p| (x.shape[p], x.strides[p]))
+}
+
+/// Sorts a label group by stride, largest first (the memory order of the operand).
+fn by_stride<T: Elem>(x: &Strided<T>, labels: &[Label], group: &[Label]) -> Vec<Label> {
+    let mut g = group.to_vec();
+    g.sort_by_key(|&l| std::cmp::Reverse(dims_of(x, labels, l).1));
+    g
+}
+
+/// The stride of `group` (in this order) as one merged dimension, if it is one.
+fn merged_stride<T: Elem>(x: &Strided<T>, labels: &[Label], group: &[Label]) -> Option<isize> {
+    let dims: Vec<(usize, usize)> =
+        group.iter().map(|&l| dims_of(x, labels, l)).filter(|d| d.0 != 1).collect();
+    for w in dims.windows(2) {
+        if w[0].1 != w[1].1 * w[1].0 {
+            return None;
+        }
+    }
+    Some(dims.last().map_or(1, |d| d.1) as isize)
+}
+
+fn product<T: Elem>(x: &Strided<T>, labels: &[Label], group: &[Label]) -> usize {
+    group.iter().map(|&l| dims_of(x, labels, l).0).product()
+}
+
+/// A contiguous copy of `x` laid out in `order`.
+fn relayout<T: Elem>(x: &Strided<T>, labels: &[Label], order: &[Label]) -> Option<Strided<T>> {
+    let p = permute_to(x, labels, order)?;
+    Some(Strided::from_vec(&p.shape, p.to_vec()))
+}
+
+/// How to parallelize `n_batch` GEMMs of `m x k x n`: `None` runs them one after the
+/// other (each is big enough for `matrixmultiply`'s own threads, or all are too small
+/// to be worth splitting); `Some(mb)` runs blocks of `mb` rows as rayon tasks, with `mb`
+/// small enough that `matrixmultiply` keeps each block on one thread (it threads a GEMM
+/// once `m*k + k*n` reaches 2^15), so the two thread pools never compete.
+fn gemm_split(n_batch: usize, m: usize, k: usize, n: usize) -> Option<usize> {
+    const MM_THREAD_MIN: usize = 1 << 15;
+    let flops_each = 2 * m * k * n;
+    let total = flops_each.saturating_mul(n_batch);
+    if total < (1 << 20) || rayon::current_num_threads() <= 1 {
+        return None;
+    }
+    let threaded_alone = m * k + k * n >= MM_THREAD_MIN;
+    if n_batch == 1 && threaded_alone {
+        return None;
+    }
+    if n_batch > 1 && flops_each >= (1 << 27) {
+        return None;
+    }
+    // Rows per block: as many as keep the block single-threaded, at least 8 (the
+    // microkernel height), at most all rows.
+    let mb = if k * n + 8 * k < MM_THREAD_MIN { (MM_THREAD_MIN - k * n - 1) / k.max(1) } else { 8 };
+    let mb = mb.max(8).min(m.max(1));
+    // Enough tasks to keep every thread busy, not so many that scheduling dominates.
+    let tasks = n_batch * m.div_ceil(mb);
+    if tasks < 2 && n_batch == 1 {
+        return None;
+    }
+    Some(mb)
+}
+
+/// `alpha * a * b` with each operand viewed in `out`'s labels (missing labels
+/// broadcast).
+fn broadcast_product<T: Elem>(
+    a: &Strided<T>,
+    la: &[Label],
+    b: &Strided<T>,
+    lb: &[Label],
+    out: &[Label],
+    alpha: T,
+) -> Option<Strided<T>> {
+    let shape: Vec<usize> = out
+        .iter()
+        .map(|&l| {
+            let (sa, sb) = (dims_of(a, la, l), dims_of(b, lb, l));
+            if la.contains(&l) {
+                sa.0
+            } else {
+                sb.0
+            }
+        })
+        .collect();
+    let view = |x: &Strided<T>, lx: &[Label]| {
+        let strides = out.iter().map(|&l| dims_of(x, lx, l).1).collect();
+        x.view(x.offset, shape.iter().copied().collect(), strides)
+    };
+    let (va, vb) = (view(a, la)?, view(b, lb)?);
+    Some(zip_map(&shape, [&va, &vb], |[x, y]| x.mul(y).mul(alpha)))
+}
+
+/// Removes repeated labels (diagonal views) and sums out labels only this operand has.
+fn simplify_operand<T: Elem>(
+    x: &Strided<T>,
+    lx: &[Label],
+    other: &[Label],
+    out: &[Label],
+) -> Option<(Strided<T>, Vec<Label>)> {
+    let (x, lx) = diagonal(x, lx)?;
+    let keep: Vec<Label> =
+        lx.iter().copied().filter(|l| other.contains(l) || out.contains(l)).collect();
+    if keep.len() < lx.len() {
+        Some((reduce(&x, &lx, &keep, T::zero(), true)?, keep))
+    } else {
+        Some((x, lx))
+    }
+}
+
+/// Operands laid out for the GEMM: each group of labels one strided dimension.
+struct Layout<T> {
+    a: Strided<T>,
+    la: Vec<Label>,
+    b: Strided<T>,
+    lb: Vec<Label>,
+    batch: Vec<Label>,
+    m: Vec<Label>,
+    k: Vec<Label>,
+    n: Vec<Label>,
+}
+
+/// Orders the M, K, N groups by the operands' strides and copies an operand only when
+/// a group cannot be one strided dimension of it as it lies in memory.
+fn layout<T: Elem>(
+    a: Strided<T>,
+    la: Vec<Label>,
+    b: Strided<T>,
+    lb: Vec<Label>,
+    out: &[Label],
+) -> Option<Layout<T>> {
+    let plan = circuit_einsum::pairwise_plan(&la, &lb, out).ok()?;
+    let m = by_stride(&a, &la, &plan.m);
+    let n = by_stride(&b, &lb, &plan.n);
+    let mut k = by_stride(&a, &la, &plan.k);
+    let mut l = Layout { a, la, b, lb, batch: plan.batch.clone(), m, k: Vec::new(), n };
+    let a_ok = |l: &Layout<T>, k: &[Label]| {
+        merged_stride(&l.a, &l.la, &l.m).is_some() && merged_stride(&l.a, &l.la, k).is_some()
+    };
+    if !a_ok(&l, &k) {
+        // Try B's K order before copying A.
+        let kb = by_stride(&l.b, &l.lb, &plan.k);
+        if a_ok(&l, &kb) {
+            k = kb;
+        } else {
+            let order: Vec<Label> = l.batch.iter().chain(&l.m).chain(&k).copied().collect();
+            l.a = relayout(&l.a, &l.la, &order)?;
+            l.la = order;
+        }
+    }
+    if merged_stride(&l.b, &l.lb, &k).is_none() || merged_stride(&l.b, &l.lb, &l.n).is_none() {
+        let order: Vec<Label> = l.batch.iter().chain(&k).chain(&l.n).copied().collect();
+        l.b = relayout(&l.b, &l.lb, &order)?;
+        l.lb = order;
+    }
+    l.k = k;
+    Some(l)
+}
+
+/// `alpha * einsum(a: la, b: lb -> out)`; `None` when labels and shapes disagree.
+pub(crate) fn contract<T: Gemm>(
+    a: &Strided<T>,
+    la: &[Label],
+    b: &Strided<T>,
+    lb: &[Label],
+    out: &[Label],
+    alpha: T,
+) -> Option<Strided<T>> {
+    let (a2, la2) = simplify_operand(a, la, lb, out)?;
+    let (b2, lb2) = simplify_operand(b, lb, la, out)?;
+    if !la2.iter().any(|l| lb2.contains(l) && !out.contains(l)) {
+        // Nothing is summed: an elementwise product of broadcast views, written
+        // straight in `out` order (a GEMM would need K = 1 and often a copy).
+        return broadcast_product(&a2, &la2, &b2, &lb2, out, alpha);
+    }
+    let Layout { a, la, b, lb, batch, m: m_order, k: k_order, n: n_order } =
+        layout(a2, la2, b2, lb2, out)?;
+    let (rsa, csa) = (merged_stride(&a, &la, &m_order)?, merged_stride(&a, &la, &k_order)?);
+    let (rsb, csb) = (merged_stride(&b, &lb, &k_order)?, merged_stride(&b, &lb, &n_order)?);
+    let m = product(&a, &la, &m_order);
+    let k = product(&a, &la, &k_order);
+    let n = product(&b, &lb, &n_order);
+    if product(&b, &lb, &k_order) != k {
+        return None;
+    }
+    let batch_sizes: Vec<usize> = batch.iter().map(|&l| dims_of(&a, &la, l).0).collect();
+    let n_batch: usize = batch_sizes.iter().product();
+    let c_labels: Vec<Label> = batch.iter().chain(&m_order).chain(&n_order).copied().collect();
+    let mut c_shape: Vec<usize> = batch_sizes.clone();
+    c_shape.extend(m_order.iter().map(|&l| dims_of(&a, &la, l).0));
+    c_shape.extend(n_order.iter().map(|&l| dims_of(&b, &lb, l).0));
+    let mut c = super::pool::zeroed(n_batch * m * n);
+    if m * n > 0 && k > 0 {
+        let a_bs: Vec<usize> = batch.iter().map(|&l| dims_of(&a, &la, l).1).collect();
+        let b_bs: Vec<usize> = batch.iter().map(|&l| dims_of(&b, &lb, l).1).collect();
+        let bstr = c_strides(&batch_sizes);
+        let (ad, bd) = (a.data(), b.data());
+        let (ao, bo) = (a.offset, b.offset);
+        let run = |bi: usize, row0: usize, chunk: &mut [T]| {
+            let (mut oa, mut ob) = (ao, bo);
+            for d in 0..batch_sizes.len() {
+                let idx = (bi / bstr[d]) % batch_sizes[d];
+                oa += idx * a_bs[d];
+                ob += idx * b_bs[d];
+            }
+            oa = (oa as isize + row0 as isize * rsa) as usize;
+            let rows = chunk.len() / n;
+            T::gemm(rows, k, n, alpha, (ad, oa, rsa, csa), (bd, ob, rsb, csb), chunk, n as isize);
+        };
+        match gemm_split(n_batch, m, k, n) {
+            None => c.chunks_mut(m * n).enumerate().for_each(|(bi, chunk)| run(bi, 0, chunk)),
+            Some(mb) => c.par_chunks_mut(m * n).enumerate().for_each(|(bi, chunk)| {
+                chunk
+                    .par_chunks_mut(mb * n)
+                    .enumerate()
+                    .for_each(|(j, rows)| run(bi, j * mb, rows));
+            }),
+        }
+    }
+    let result = Strided::from_vec(&c_shape, c);
+    permute_to(&result, &c_labels, out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gemm_split_never_panics_and_blocks_fit() {
+        for &(nb, m, k, n) in &[
+            (1, 1, 4096, 4096),
+            (64, 1, 512, 512),
+            (8, 3, 1, 100_000),
+            (1, 100_000, 4, 4),
+            (4, 320, 320, 64),
+            (1, 0, 0, 0),
+        ] {
+            if let Some(mb) = gemm_split(nb, m, k, n) {
+                assert!(mb >= 1 && mb <= m.max(1), "{nb} {m} {k} {n}: {mb}");
+            }
+        }
+    }
+}

@@ -1,0 +1,205 @@
+//! [`Kernel`] and [`Step`]: the backend-independent instructions of a [`crate::Plan`].
+//!
+//! Every step reads some buffers and produces one new buffer with a known shape and
+//! dtype. Kernels carry everything resolved at compile time (labels, int sizes, slice
+//! bounds), so a backend never looks at the circuit.
+
+use std::fmt;
+
+use circuit_ir::kinds::{GfSpec, TensorAxisIndex};
+use circuit_tensor::{DType, Tensor};
+
+/// An einsum axis label inside a kernel.
+pub type Label = u32;
+
+/// Index of a buffer in a plan.
+pub type BufId = usize;
+
+/// One instruction.
+#[derive(Debug, Clone)]
+pub enum Kernel {
+    /// A constant tensor (an Array of the circuit), uploaded when the plan runs.
+    Constant(Tensor),
+    /// `value` broadcast to the step's shape (backends may return a broadcast view).
+    Fill {
+        /// The value.
+        value: f64,
+    },
+    /// One-operand einsum: takes diagonals of repeated `input` labels, sums labels not in
+    /// `output` (distinct labels), permutes to `output`, multiplies by `alpha`.
+    Reduce {
+        /// Labels of the input's axes (may repeat).
+        input: Vec<Label>,
+        /// Labels of the output's axes (distinct, a subset of `input`).
+        output: Vec<Label>,
+        /// Factor applied to the result.
+        alpha: f64,
+    },
+    /// Pairwise contraction `alpha * einsum(a, b -> out)`, run as a batched GEMM.
+    Contract {
+        /// Labels of the first operand (may repeat).
+        a: Vec<Label>,
+        /// Labels of the second operand (may repeat).
+        b: Vec<Label>,
+        /// Labels of the output (distinct).
+        out: Vec<Label>,
+        /// Factor applied to the result.
+        alpha: f64,
+    },
+    /// Places the input (distinct labels) into an output whose labels may repeat (a
+    /// diagonal output, zeros elsewhere) or may include labels the input lacks (a
+    /// broadcast; sizes come from the step's shape).
+    Expand {
+        /// Labels of the input's axes (distinct).
+        input: Vec<Label>,
+        /// Labels of the output's axes.
+        output: Vec<Label>,
+    },
+    /// Sum of the inputs, each broadcast (right-aligned) to the step's shape.
+    Add,
+    /// einops-style repeat: split input dims into ints, permute, repeat, merge.
+    Rearrange {
+        /// Size of every int.
+        int_sizes: Vec<usize>,
+        /// Ints of each input dim.
+        input: Vec<Vec<u8>>,
+        /// Ints of each output dim (ints not in `input` are repeats).
+        output: Vec<Vec<u8>>,
+    },
+    /// Index with one entry per input dim (ints, slices, 1-d/0-d index tensors; tensor
+    /// axes are independent, outer-product style).
+    Index(Vec<TensorAxisIndex>),
+    /// Zeros of the step's shape with the input written at `starts`.
+    Scatter {
+        /// Start offset per dim.
+        starts: Vec<usize>,
+    },
+    /// Concatenation along `axis`.
+    Concat {
+        /// The axis.
+        axis: usize,
+    },
+    /// A general function (inputs in the spec's order).
+    Function(GfSpec),
+    /// Channels-last convolution: input `[batch.., spatial.., c]`, filter
+    /// `[o, spatial.., c]`.
+    Conv {
+        /// Stride per spatial dim.
+        stride: Vec<usize>,
+        /// (before, after) zero padding per spatial dim.
+        padding: Vec<(usize, usize)>,
+    },
+    /// Converts the input to the step's dtype.
+    Cast,
+}
+
+impl Kernel {
+    /// A short name for listings.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Kernel::Constant(_) => "constant",
+            Kernel::Fill { .. } => "fill",
+            Kernel::Reduce { .. } => "reduce",
+            Kernel::Contract { .. } => "contract",
+            Kernel::Expand { .. } => "expand",
+            Kernel::Add => "add",
+            Kernel::Rearrange { .. } => "rearrange",
+            Kernel::Index(_) => "index",
+            Kernel::Scatter { .. } => "scatter",
+            Kernel::Concat { .. } => "concat",
+            Kernel::Function(_) => "function",
+            Kernel::Conv { .. } => "conv",
+            Kernel::Cast => "cast",
+        }
+    }
+
+    /// Whether the step's output can share its first input's memory (a view), so that
+    /// it allocates nothing: Fill (a broadcast of one value), pure permutations and
+    /// diagonals, plain slicing, broadcasts without a diagonal output.
+    pub fn is_view(&self) -> bool {
+        match self {
+            Kernel::Fill { .. } | Kernel::Constant(_) => true,
+            Kernel::Reduce { input, output, alpha } => {
+                *alpha == 1.0
+                    && output.iter().all(|l| input.contains(l))
+                    && input.iter().all(|l| output.contains(l))
+            }
+            Kernel::Expand { output, .. } => {
+                output.iter().enumerate().all(|(i, l)| !output[..i].contains(l))
+            }
+            Kernel::Index(entries) => !entries
+                .iter()
+                .any(|e| matches!(e, TensorAxisIndex::Tensor(t) if t.len().is_some())),
+            _ => false,
+        }
+    }
+}
+
+fn labels(l: &[Label]) -> String {
+    l.iter()
+        .map(|&x| match u8::try_from(x) {
+            Ok(b) => circuit_ir::kinds::label_char(b).to_string(),
+            Err(_) => format!("#{x}"),
+        })
+        .collect()
+}
+
+impl fmt::Display for Kernel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let alpha = |a: f64| if a == 1.0 { String::new() } else { format!(" *{a}") };
+        match self {
+            Kernel::Constant(t) => write!(f, "constant {}", t.hash().prefix(8)),
+            Kernel::Fill { value } => write!(f, "fill {value}"),
+            Kernel::Reduce { input, output, alpha: a } => {
+                write!(f, "reduce {}->{}{}", labels(input), labels(output), alpha(*a))
+            }
+            Kernel::Contract { a, b, out, alpha: al } => {
+                write!(f, "gemm {},{}->{}{}", labels(a), labels(b), labels(out), alpha(*al))
+            }
+            Kernel::Expand { input, output } => {
+                write!(f, "expand {}->{}", labels(input), labels(output))
+            }
+            Kernel::Add => f.write_str("add"),
+            Kernel::Rearrange { .. } => f.write_str("rearrange"),
+            Kernel::Index(_) => f.write_str("index"),
+            Kernel::Scatter { .. } => f.write_str("scatter"),
+            Kernel::Concat { axis } => write!(f, "concat axis {axis}"),
+            Kernel::Function(spec) => write!(f, "{}", spec.name()),
+            Kernel::Conv { .. } => f.write_str("conv"),
+            Kernel::Cast => f.write_str("cast"),
+        }
+    }
+}
+
+/// One step of a plan: a kernel, its input buffers and the buffer it produces.
+#[derive(Debug, Clone)]
+pub struct Step {
+    /// What to compute.
+    pub kernel: Kernel,
+    /// Input buffers, in the kernel's order.
+    pub inputs: Vec<BufId>,
+    /// The buffer produced.
+    pub output: BufId,
+    /// Shape of the output.
+    pub shape: Vec<usize>,
+    /// Element type of the output.
+    pub dtype: DType,
+    /// The circuit node this step computes (or helps compute), for messages.
+    pub node: String,
+    /// Floating-point operations (opt_einsum's convention for contractions: 2 per
+    /// multiply-add; one per output element for elementwise work).
+    pub flops: u128,
+}
+
+impl Step {
+    /// Number of output elements.
+    pub fn numel(&self) -> u128 {
+        self.shape.iter().map(|&d| d as u128).product()
+    }
+
+    /// Size of the output in bytes.
+    pub fn bytes(&self) -> u64 {
+        let b = self.numel().saturating_mul(self.dtype.size_in_bytes() as u128);
+        u64::try_from(b).unwrap_or(u64::MAX)
+    }
+}
