@@ -429,7 +429,25 @@ fn gf_axis_map(spec: &GfSpec, children: &[Circuit]) -> Vec<Vec<Option<usize>>> {
             let r = children[0].rank();
             vec![(0..r).map(|i| (i + 1 < r).then_some(i)).collect()]
         }
+        // softmax/log_softmax: names pass through the batchable dims only.
+        GfSpec::Simple(f) if !f.is_elementwise() => {
+            let r = children[0].rank();
+            vec![(0..r).map(|i| (i + 1 < r).then_some(i)).collect()]
+        }
         GfSpec::Simple(_) | GfSpec::Cast { .. } => identity_map(children),
+        GfSpec::Pow => {
+            // Broadcasting, like Add: right-aligned dims that are not broadcast.
+            let rank = children.iter().map(Circuit::rank).max().unwrap_or(0);
+            let shapes: Vec<&Shape> = children.iter().map(Circuit::shape).collect();
+            let out = broadcast_shapes(&shapes).unwrap_or_default();
+            children
+                .iter()
+                .map(|c| {
+                    let off = rank - c.rank();
+                    c.shape().iter().enumerate().map(|(i, &d)| (out.get(off + i) == Some(&d)).then_some(off + i)).collect()
+                })
+                .collect()
+        }
         _ => vec![],
     }
 }

@@ -9,11 +9,11 @@ use crate::{IrError, Result};
 /// `(axis, name)` pairs sorted by axis.
 pub type NamedAxes = SmallVec<[(u8, Name); 2]>;
 
-/// Whether a string may be used as an axis name: non-empty, without whitespace, `[`, `]`,
-/// `:` or `,` (those would not survive the text format).
+/// Whether a string may be used as an axis name: no whitespace, `[`, `]`, `:` or `,`
+/// (those would not survive the text format). The empty name is allowed, as in
+/// rust_circuit.
 pub fn is_valid_axis_name(name: &str) -> bool {
-    !name.is_empty()
-        && !name.chars().any(|c| c.is_whitespace() || c == '[' || c == ']' || c == ':' || c == ',')
+    !name.chars().any(|c| c.is_whitespace() || c == '[' || c == ']' || c == ':' || c == ',')
 }
 
 pub(crate) fn validate(axes: &NamedAxes, rank: usize, node: &str) -> Result<()> {
@@ -58,7 +58,8 @@ pub(crate) fn inherit(
             match slot {
                 None => *slot = Some(Some(name.clone())),
                 Some(Some(existing)) if existing == name => {}
-                Some(_) => *slot = Some(None), // conflicting names: leave unnamed
+                // Conflicting names: the later child wins (rust_circuit's rule).
+                Some(_) => *slot = Some(Some(name.clone())),
             }
         }
     }

@@ -121,7 +121,14 @@ impl Circuit {
         let op = derive::normalize(op, &children, name.as_deref())?;
         let derived = derive::derive(&op, &children, name.as_deref())?;
         let mut flags = derived.flags;
-        let children_autoname = children.iter().all(|c| c.flags().use_autoname());
+        // rust_circuit: a Module inherits the flag from its inputs only (not its spec), and a
+        // SetSymbolicShape never inherits it.
+        let inherited = match &op {
+            Op::Module(_) => children.iter().skip(1).all(|c| c.flags().use_autoname()),
+            Op::SetSymbolicShape(_) => true,
+            _ => children.iter().all(|c| c.flags().use_autoname()),
+        };
+        let children_autoname = inherited;
         flags.set_use_autoname(children_autoname && !autoname_disabled);
         let hash =
             crate::hashing::node_hash(&op, &children, name.as_deref(), flags, &derived.named_axes);

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::size::{decompose, format_size, SizeParts};
+use crate::size::{decompose, SizeParts};
 use crate::{IrError, Result, Shape};
 
 /// Symbolic size number → replacement size (possibly itself symbolic), plus whole-size
@@ -27,6 +27,7 @@ impl SizeMap {
     /// a value is not divisible by a pattern's plain factor.
     pub fn solve(equations: &[(usize, usize)]) -> Result<SizeMap, String> {
         let mut map = SizeMap::default();
+        let mut conflicted: Vec<u8> = Vec::new();
         loop {
             // Candidates for atoms that are the only unknown of an equation; when inputs
             // disagree, a concrete size wins over a symbolic one (the caller then fixes the
@@ -34,8 +35,15 @@ impl SizeMap {
             let mut candidates: BTreeMap<u8, Vec<usize>> = BTreeMap::new();
             for &(pattern, value) in equations {
                 let parts = decompose(pattern);
-                let unknown: Vec<u8> =
-                    parts.symbols.iter().copied().filter(|s| !map.atoms.contains_key(s)).collect();
+                let unknown: Vec<u8> = parts
+                    .symbols
+                    .iter()
+                    .copied()
+                    .filter(|s| !map.atoms.contains_key(s) && !conflicted.contains(s))
+                    .collect();
+                if parts.symbols.iter().any(|s| conflicted.contains(s)) {
+                    continue;
+                }
                 let [one] = unknown.as_slice() else { continue };
                 let known_factor = parts
                     .symbols
@@ -58,22 +66,28 @@ impl SizeMap {
                     .unwrap_or(values[0]);
                 let concrete: Vec<usize> =
                     values.iter().copied().filter(|&v| !crate::size::is_symbolic(v)).collect();
-                if let Some(&other) = concrete.iter().find(|&&v| v != chosen) {
-                    return Err(format!(
-                        "symbolic size {} would have to be both {} and {}",
-                        format_size(crate::size::symbolic_primes()[usize::from(atom)]),
-                        format_size(chosen),
-                        format_size(other)
-                    ));
+                if concrete.iter().any(|&v| v != chosen) {
+                    // Inputs fix this symbolic size to different concrete sizes: leave it
+                    // symbolic (each symbol is still replaced by its own input; a node that
+                    // really combines them reports the conflict when it is rebuilt).
+                    conflicted.push(atom);
+                    continue;
                 }
                 map.atoms.insert(atom, chosen);
             }
         }
+        let mut ambiguous: Vec<usize> = Vec::new();
         for &(pattern, value) in equations {
             let parts = decompose(pattern);
             if parts.symbols.iter().any(|s| !map.atoms.contains_key(s)) {
+                if map.exact.get(&pattern).is_some_and(|&v| v != value) {
+                    ambiguous.push(pattern);
+                }
                 map.exact.insert(pattern, value);
             }
+        }
+        for p in ambiguous {
+            map.exact.remove(&p);
         }
         Ok(map)
     }
@@ -132,7 +146,8 @@ mod tests {
         assert_eq!(m.apply(s1), 11);
         assert_eq!(m.apply(3 * s1), 33);
         assert_eq!(m.apply(s0 * s1), 187);
-        assert!(SizeMap::solve(&[(s0, 17), (s0, 18)]).is_err());
+        // Conflicting concrete bindings leave the size symbolic.
+        assert_eq!(SizeMap::solve(&[(s0, 17), (s0, 18)]).unwrap().apply(s0), s0);
         assert_eq!(SizeMap::solve(&[(s0, s2), (s0, 8)]).unwrap().apply(s0), 8);
         let m = SizeMap::solve(&[(s0, s2)]).unwrap();
         assert_eq!(m.apply(s0), s2);

@@ -95,37 +95,24 @@ fn fancy_einsum(c: &Circuit, e: &circuit_ir::kinds::Einsum) -> Option<String> {
     if order.iter().enumerate().any(|(i, &l)| usize::from(l) != i) {
         return None;
     }
+    // rust_circuit's rule: every operand axis is named by its own operand, consistently
+    // per label; the node's own names take priority for output labels.
     let mut names: Vec<Option<String>> = vec![None; order.len()];
-    fn assign(names: &mut [Option<String>], label: u8, name: &str) -> bool {
-        let slot = &mut names[usize::from(label)];
-        match slot {
-            Some(existing) => existing == name,
-            None => {
-                *slot = Some(name.to_string());
-                true
+    for (child, axes) in c.children().iter().zip(&e.in_axes) {
+        for (axis, &label) in axes.iter().enumerate() {
+            let name = child.named_axes().iter().find(|(a, _)| usize::from(*a) == axis).map(|(_, n)| n)?;
+            match &names[usize::from(label)] {
+                Some(existing) if existing.as_str() != name.as_ref() => return None,
+                _ => names[usize::from(label)] = Some(name.to_string()),
             }
         }
     }
     for (axis, name) in c.named_axes() {
-        if !assign(&mut names, e.out_axes[usize::from(*axis)], name) {
-            return None;
-        }
-    }
-    for (child, axes) in c.children().iter().zip(&e.in_axes) {
-        for (axis, name) in child.named_axes() {
-            let label = axes[usize::from(*axis)];
-            if names[usize::from(label)].is_none() {
-                assign(&mut names, label, name);
-            }
-        }
+        names[usize::from(e.out_axes[usize::from(*axis)])] = Some(name.to_string());
     }
     let names: Vec<String> = names.into_iter().collect::<Option<_>>()?;
     // Only plain words survive the word form (no `,`, `->`, `#`, `!`, quotes, ...).
-    let plain = |n: &str| {
-        n.chars().next().is_some_and(|c| c.is_alphabetic() || c == '_')
-            && n.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '.')
-    };
-    if !names.iter().all(|n| plain(n)) {
+    if !names.iter().all(|n| plain_word(n)) {
         return None;
     }
     let mut sorted = names.clone();
@@ -158,6 +145,61 @@ pub(crate) fn write_payload(out: &mut String, c: &Circuit, bijection: bool) {
     }
 }
 
+fn plain_word(n: &str) -> bool {
+    n.chars().next().is_some_and(char::is_alphabetic)
+        && n.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '.')
+}
+
+/// The named form of a rearrange (`pos head -> head pos`), as rust_circuit prints it when
+/// every dim is a single int present on both sides and every int gets a name from the
+/// child's named axes (input side) or the node's own (output side). Known sizes are kept
+/// as `name:size` (rust_circuit drops them, which loses them on a round trip).
+fn fancy_rearrange(c: &Circuit, spec: &circuit_ir::kinds::RearrangeSpec) -> Option<String> {
+    let child = c.children().first()?;
+    if child.named_axes().is_empty() && c.named_axes().is_empty() {
+        return None;
+    }
+    if !spec.input_ints.iter().chain(&spec.output_ints).all(|g| g.len() == 1)
+        || spec.input_ints.len() != spec.output_ints.len()
+    {
+        return None;
+    }
+    let mut names: Vec<Option<String>> = vec![None; spec.int_sizes.len()];
+    let mut put = |int: u8, name: &str| -> Option<()> {
+        let slot = names.get_mut(usize::from(int))?;
+        match slot {
+            Some(existing) if existing != name => None,
+            _ => {
+                *slot = Some(name.to_string());
+                Some(())
+            }
+        }
+    };
+    for (axis, name) in child.named_axes() {
+        put(spec.input_ints.get(usize::from(*axis))?[0], name)?;
+    }
+    for (axis, name) in c.named_axes() {
+        put(spec.output_ints.get(usize::from(*axis))?[0], name)?;
+    }
+    let names: Vec<String> = names.into_iter().collect::<Option<_>>()?;
+    let mut sorted = names.clone();
+    sorted.sort();
+    sorted.dedup();
+    if sorted.len() != names.len() || !names.iter().all(|n| plain_word(n)) {
+        return None;
+    }
+    let word = |g: &circuit_ir::kinds::Group| {
+        let i = usize::from(g[0]);
+        match spec.int_sizes[i] {
+            Some(size) => format!("{}:{}", names[i], circuit_ir::size::format_size(size)),
+            None => names[i].clone(),
+        }
+    };
+    let lhs: Vec<String> = spec.input_ints.iter().map(word).collect();
+    let rhs: Vec<String> = spec.output_ints.iter().map(word).collect();
+    Some(format!("{} -> {}", lhs.join(" "), rhs.join(" ")))
+}
+
 /// The payload text of a node.
 pub fn format_payload(c: &Circuit, bijection: bool) -> String {
     match c.op() {
@@ -180,7 +222,7 @@ pub fn format_payload(c: &Circuit, bijection: bool) -> String {
         Op::Add | Op::Module(_) | Op::DiscreteVar | Op::Cumulant | Op::SetSymbolicShape(_) => {
             String::new()
         }
-        Op::Rearrange(r) => r.spec.to_text(),
+        Op::Rearrange(r) => fancy_rearrange(c, &r.spec).unwrap_or_else(|| r.spec.to_text()).trim_end().to_string(),
         Op::Index(i) => format_index(&i.index, bijection),
         Op::Scatter(s) => format_index(&s.index, bijection),
         Op::Concat(cc) => cc.axis.to_string(),

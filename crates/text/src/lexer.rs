@@ -234,7 +234,7 @@ fn parse_shape(s: &str, open: usize) -> Result<(Vec<ShapeAxis<'_>>, usize), LexE
             None => (None, trimmed),
         };
         if let Some(n) = &name {
-            if n.is_empty() || !circuit_ir::is_valid_axis_name(n) {
+            if !circuit_ir::is_valid_axis_name(n) {
                 return Err((offset, format!("invalid axis name '{n}'")));
             }
         }

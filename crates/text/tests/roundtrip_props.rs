@@ -134,6 +134,7 @@ proptest! {
     fn roundtrip_all_printer_variants(g in arb_generated(GenConfig {
         noncanonical_rearrange: true,
         signed_nan: true,
+        empty_axis_names: true,
         ..GenConfig::default()
     })) {
         let vs = variants();
@@ -227,9 +228,9 @@ fn regression_newline_in_name() {
 /// Generator switch: `empty_axis_names`.
 #[test]
 fn regression_empty_axis_name() {
-    // The empty axis name is rejected where it is set.
-    let c = Circuit::scalar(1.0, &[3], Some("s")).unwrap();
-    assert!(c.with_named_axes([(0u8, circuit_ir::Name::from(""))].into_iter().collect()).is_err());
+    // The empty axis name is allowed (as in rust_circuit) and round-trips as `[:3]`.
+    let c = with_axis(Circuit::scalar(1.0, &[3], Some("s")).unwrap(), "");
+    default_roundtrip(&[c]).unwrap();
 }
 
 /// Regression: the `fancy:` einsum form writes axis names verbatim into the payload,

@@ -20,4 +20,4 @@ pub use index::{Index, IndexTensor, Scatter, Slice, TensorAxisIndex};
 pub use leaf::{Array, Scalar, Symbol, TensorLoader};
 pub use misc::{SetSymbolicShape, StoredCumulantVar, Tag};
 pub use module::{Module, ModuleArgSpec};
-pub use rearrange::{Rearrange, RearrangeSpec};
+pub use rearrange::{Group, Rearrange, RearrangeSpec};

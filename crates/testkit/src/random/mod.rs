@@ -67,7 +67,7 @@ pub struct GenConfig {
     /// Axis names with `#`, `!`, `->` or quotes ([`names::UNSAFE_AXIS_NAMES`]), which the
     /// `fancy:` einsum form must not print.
     pub unsafe_axis_names: bool,
-    /// The empty axis name, which the IR rejects (generation falls back).
+    /// The empty axis name (allowed; prints as `[:3]`).
     pub empty_axis_names: bool,
     /// Rearrange specs whose ints are not numbered in order of first appearance, or that
     /// carry unused size slots (the IR renumbers them at construction).
