@@ -8,5 +8,6 @@ pub use circuit_ir as ir;
 pub use circuit_match as matching;
 pub use circuit_rewrite as rewrite;
 pub use circuit_sample as sample;
+pub use circuit_scrub as scrub;
 pub use circuit_tensor as tensor;
 pub use circuit_text as text;
