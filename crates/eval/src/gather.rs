@@ -24,7 +24,13 @@ pub(crate) fn gather_map(
     let skip = |j: usize, dim: usize| if j < dim { j } else { j + 1 };
     match spec {
         GfSpec::GenIndex { index_dim, batch_x, batch_index, .. } => {
-            let dim = normalize_dim(*index_dim, x_rank)?;
+            // With both batch flags the index's dims are x's leading dims and `index_dim`
+            // counts within the rest (as the IR's shape rule does).
+            let dim = if *batch_x && *batch_index {
+                idx_rank + normalize_dim(*index_dim, x_rank.checked_sub(idx_rank)?)?
+            } else {
+                normalize_dim(*index_dim, x_rank)?
+            };
             let map: GatherMap = if *batch_x && *batch_index {
                 (0..x_rank - 1).map(|j| (Some(skip(j, dim)), (j < idx_rank).then_some(j))).collect()
             } else if *batch_index {

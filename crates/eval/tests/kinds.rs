@@ -169,3 +169,20 @@ fn threads_setting_is_honoured() {
     let one = EvalSettings { threads: Some(1), ..EvalSettings::default() };
     assert_close(&evaluate_with(&c, &one).unwrap(), &eval(&c), 1e-6, 1e-6);
 }
+
+/// `gen_index` with both batch flags: `index_dim` counts after the index's (batch) dims,
+/// so 0 and -1 mean the same here: out[b] = x[b, idx[b]].
+#[test]
+fn gen_index_batched_dim_is_relative_to_the_non_batch_dims() {
+    let x = Circuit::array(
+        circuit_tensor::Tensor::from_vec(&[2, 3], vec![10.0f32, 11., 12., 20., 21., 22.]).unwrap(),
+        Some("x"),
+    )
+    .unwrap();
+    let idx = Circuit::array(circuit_tensor::Tensor::from_vec(&[2], vec![2i64, 0]).unwrap(), Some("i")).unwrap();
+    for index_dim in [0, -1] {
+        let spec = GfSpec::GenIndex { index_dim, batch_x: true, batch_index: true, check_index_ints: true };
+        let g = Circuit::general_function(spec, vec![x.clone(), idx.clone()]).unwrap();
+        assert_eq!(evaluate(&g).unwrap().to_f64_vec(), vec![12.0, 20.0], "index_dim {index_dim}");
+    }
+}

@@ -1,0 +1,120 @@
+//! Model-layer benchmarks (plain `std::time` loops, median of N; never asserted).
+//!
+//! ```text
+//! python3 /work/shared/perf/workloads.py --data .scratch/perfdata   # once, from the repo root
+//! cargo bench -p circuit-models --bench models [-- build|w1|heads]
+//! ```
+//!
+//! * `build`: building the W1-shaped model circuit (`Transformer::new`) and binding the
+//!   loss for 32 × 301 tokens (random weights; circuit construction only).
+//! * `w1`: perf workload W1 through our model circuit (`t.loss` on all 32 sequences,
+//!   float32), checked against `expected_nll_f64.npy`; compare with PyTorch eager
+//!   4.95 s (`shared/perf/README.md`). Needs the data (`CIRCUIT_PERF_DATA` or
+//!   `<repo>/.scratch/perfdata`).
+//! * `heads`: the head detector on a 2-layer, 8-head, d_model 64 random model, 16
+//!   sequences of 64 tokens.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use circuit_eval::{compile, CpuBackend, EvalSettings};
+use circuit_models::{
+    detect_heads, load_model_dir, repeated_random_tokens, tokens_array, DetectOptions, HeadKind,
+    Transformer, TransformerConfig, Weights,
+};
+use circuit_tensor::{read_npy, DType, Tensor};
+
+fn data_dir() -> PathBuf {
+    std::env::var_os("CIRCUIT_PERF_DATA").map_or_else(
+        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.scratch/perfdata"),
+        PathBuf::from,
+    )
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn tokens(n: usize, s: usize, vocab: usize) -> Tensor {
+    let v: Vec<i64> = (0..n * s).map(|i| ((i * 7919 + 13) % vocab) as i64).collect();
+    Tensor::from_vec(&[n, s], v).expect("tokens")
+}
+
+fn build() {
+    let cfg = TransformerConfig::attn_only(2, 8, 256, 32, 50259, 300);
+    let w = Weights::random(&cfg, 1, DType::F32).expect("weights");
+    let toks = tokens_array(&tokens(32, 301, 50259), "toks").expect("toks");
+    let times: Vec<f64> = (0..5)
+        .map(|_| {
+            let t = Instant::now();
+            let m = Transformer::new(cfg.clone(), w.clone()).expect("model");
+            let loss = m.loss(&toks).expect("loss");
+            assert_eq!(loss.shape().as_slice(), &[32, 300]);
+            t.elapsed().as_secs_f64()
+        })
+        .collect();
+    println!("build W1-shaped model + bind loss: median {:.1} ms (5 runs)", median(times) * 1e3);
+}
+
+fn w1() {
+    let dir = data_dir().join("attn2");
+    if !dir.join("tok_embeds.npy").is_file() {
+        println!("w1: skipped ({} not found)", dir.display());
+        return;
+    }
+    let (config, weights) = load_model_dir(&dir).expect("load");
+    let toks = read_npy(&dir.join("tokens.npy")).expect("tokens");
+    let expected = read_npy(&dir.join("expected_nll_f64.npy")).expect("expected").to_f64_vec();
+    let model = Transformer::new(config, weights).expect("model");
+    let loss = model.loss(&tokens_array(&toks, "toks").expect("toks")).expect("loss");
+    let t = Instant::now();
+    let plan = compile(&loss, &EvalSettings::default()).expect("compile");
+    let compile_s = t.elapsed().as_secs_f64();
+    let backend = CpuBackend::new();
+    let mut times = Vec::new();
+    let mut out = None;
+    for _ in 0..3 {
+        let t = Instant::now();
+        out = Some(plan.run(&backend).expect("run"));
+        times.push(t.elapsed().as_secs_f64());
+    }
+    let got = out.map(|o| o.to_f64_vec()).unwrap_or_default();
+    let err = got.iter().zip(&expected).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
+    println!(
+        "w1 t.loss 32x300 f32: compile {:.2} s, run median {:.2} s (3 runs), max |Δnll| vs f64 {err:.2e}",
+        compile_s,
+        median(times)
+    );
+}
+
+fn heads() {
+    let cfg = TransformerConfig::attn_only(2, 8, 64, 8, 100, 64);
+    let w = Weights::random(&cfg, 2, DType::F32).expect("weights");
+    let model = Transformer::new(cfg, w).expect("model");
+    let toks = repeated_random_tokens(16, 32, &(0..100).collect::<Vec<i64>>(), 3).expect("toks");
+    let times: Vec<f64> = (0..3)
+        .map(|_| {
+            let t = Instant::now();
+            let table =
+                detect_heads(&model, &toks, &HeadKind::ALL, &DetectOptions::default()).expect("d");
+            assert_eq!(table.scores.len(), 3);
+            t.elapsed().as_secs_f64()
+        })
+        .collect();
+    println!("head detector 2x8 heads, 16 x 64 tokens: median {:.1} ms", median(times) * 1e3);
+}
+
+fn main() {
+    let which: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
+    let run = |name: &str| which.is_empty() || which.iter().any(|w| w == name);
+    if run("build") {
+        build();
+    }
+    if run("heads") {
+        heads();
+    }
+    if run("w1") {
+        w1();
+    }
+}
