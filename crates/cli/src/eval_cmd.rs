@@ -58,7 +58,7 @@ pub(crate) struct EvalArgs {
     /// Write the (single) result to this .npy file.
     #[arg(long, conflicts_with = "out_dir")]
     out: Option<PathBuf>,
-    /// Write each result to DIR/<name or root index>.npy.
+    /// Write each result to `DIR/<name or root index>.npy`.
     #[arg(long)]
     out_dir: Option<PathBuf>,
     /// Print the compiled plan (steps, FLOPs, bytes, predicted peak memory).

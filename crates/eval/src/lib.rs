@@ -14,7 +14,7 @@
 //!   [`Backend`] ([`CpuBackend`] here; one plan runs on any backend).
 //! * [`EvalSettings`]: memory budgets, threads, the default dtype.
 //! * [`EvalError`]: every failure names the node it is about.
-//! * [`reference`]: slow, obviously correct implementations used as test oracles.
+//! * [`reference`](mod@reference): slow, obviously correct implementations used as test oracles.
 //!
 //! Semantics follow rust_circuit (see `shared/reference/rust_circuit.md` §1.11, §6):
 //! Einsum with diagonals/traces and diagonal outputs, broadcasting Add, Rearrange as

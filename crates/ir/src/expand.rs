@@ -117,7 +117,7 @@ pub(crate) fn aligned_batch(batches: &[&[usize]], node: &str) -> Result<Shape> {
 /// Rebuilds `node` with `new_children`, propagating batch dims and size replacements.
 ///
 /// # Errors
-/// [`IrError::Module`] when batch shapes disagree, a child lost dims, or a kind cannot be
+/// [`crate::IrError::Module`] when batch shapes disagree, a child lost dims, or a kind cannot be
 /// batched; construction errors for genuine size conflicts.
 pub fn expand_node(
     node: &Circuit,

@@ -1,5 +1,5 @@
-//! [`CpuBackend`]: runs plans on the CPU with strided tensors ([`buffer`]), GEMMs from
-//! `matrixmultiply` ([`gemm`]) and rayon-parallel elementwise and row kernels.
+//! [`CpuBackend`]: runs plans on the CPU with strided tensors (`buffer`), GEMMs from
+//! `matrixmultiply` (`gemm`) and rayon-parallel elementwise and row kernels.
 
 pub(crate) mod buffer;
 mod conv;

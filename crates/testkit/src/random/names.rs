@@ -99,7 +99,7 @@ pub const SAFE_AXIS_NAMES: &[&str] =
 pub const UNSAFE_AXIS_NAMES: &[&str] =
     &["#h", "h#", "!x", "x!", "a->b", "->", "-", ">", "'q", "q'", "\\", "fancy:"];
 
-/// A random name built from [`NAME_CHARS`].
+/// A random name built from a fixed character set (letters, digits, punctuation, unicode).
 pub fn random_name(g: &mut Gen) -> String {
     let len = g.range(1, 8);
     (0..len).map(|_| NAME_CHARS[g.below(NAME_CHARS.len())]).collect()
