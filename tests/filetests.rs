@@ -10,6 +10,9 @@ use std::path::{Path, PathBuf};
 use circuit::text::{parse_circuits, ParseOptions, PrintOptions};
 use libtest_mimic::{Arguments, Failed, Trial};
 
+#[path = "support/opt.rs"]
+mod opt;
+
 struct Fixture {
     command: String,
     args: Vec<String>,
@@ -108,6 +111,7 @@ fn run_fixture(rel: &str, fx: &Fixture) -> Result<String, String> {
             Ok(_) => Err("expected a parse error, but parsing succeeded".into()),
             Err(e) => Ok(e.render()),
         },
+        "opt" => opt::run(&fx.args, &fx.input, &opts),
         other => Err(format!("unknown test command '{other}'")),
     }
 }
@@ -176,7 +180,7 @@ fn main() {
     let args = Arguments::from_args();
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut files = Vec::new();
-    for suite in ["format", "parse-error", "diff"] {
+    for suite in ["format", "parse-error", "diff", "rewrite"] {
         collect(&root.join("fixtures").join(suite), &mut files);
     }
     let trials = files

@@ -4,8 +4,8 @@
 //! Kinds: `reprint` (print equals `expected.txt`), `roundtrip` (printing is idempotent
 //! and equals the print of `expected.circ`), `equal_group` (all inputs print the same),
 //! `parse_error` (a clean error), `shape` (root shapes), `evaluate` (the CPU evaluator
-//! against the float64 reference values), and `rewrite` (listed as ignored until the
-//! rewrite library is linked here, so they stay visible).
+//! against the float64 reference values), and `rewrite` (the operation named in
+//! `case.json` gives `expected.circ`, compared after printing both with our printer).
 #![allow(clippy::unwrap_used, missing_docs)]
 
 use std::path::{Path, PathBuf};
@@ -110,6 +110,54 @@ fn check_evaluate(case: &Path, input: &Path) -> Result<(), Failed> {
     Ok(())
 }
 
+/// Runs the rust_circuit operation named in `case.json` with our rewrite library.
+fn check_rewrite(case: &Path, input: &Path) -> Result<(), Failed> {
+    use circuit::rewrite as rw;
+    let circuits = parse(case, input)?;
+    let last = circuits.last().ok_or("no circuits")?.clone();
+    let meta = read_json(&case.join("case.json"))?;
+    let op = meta["operation"]["name"].as_str().unwrap_or_default();
+    let err = |e: rw::RewriteError| Failed::from(e.to_string());
+    let everything =
+        circuit::matching::new_traversal(None, None, circuit::matching::Matcher::never());
+    let got: Option<Circuit> = match op {
+        "einsum_concat_to_add" => {
+            let c = rw::cast_circuit(&last, circuit::ir::DType::F64).map_err(err)?;
+            let c = rw::strip_names_and_tags(&c).map_err(err)?;
+            rw::rules::einsum_concat_to_add(&c).map_err(|e| e.to_string())?
+        }
+        "elim_no_input_module" => {
+            rw::rules::elim_no_input_module(&last).map_err(|e| e.to_string())?
+        }
+        "ModulePusher.push_down_modules" => {
+            Some(rw::push_down_modules(&last, everything, None).map_err(err)?)
+        }
+        "Module.substitute" => {
+            Some(rw::substitute(&last, &rw::SubstituteNames::default()).map_err(err)?)
+        }
+        "substitute_all_modules" => Some(rw::substitute_all_modules(&last).map_err(err)?),
+        "extract_symbols_get then Module.substitute" => {
+            let e = rw::extract_symbols_get(&last, ["ln.w.bias", "ln.w.scale"]).map_err(err)?;
+            let names = rw::SubstituteNames { prefix: Some("w.a.".into()), ..Default::default() };
+            Some(rw::substitute(&e, &names).map_err(err)?)
+        }
+        other => return Err(format!("unknown rewrite operation {other:?}").into()),
+    };
+    let expected = case.join("expected.circ");
+    let Some(got) = got else {
+        return if expected.exists() { Err("the rewrite did not apply".into()) } else { Ok(()) };
+    };
+    if !expected.exists() {
+        return Err(format!(
+            "expected no rewrite, got:\n{}",
+            PrintOptions::default().repr(&[got]).unwrap_or_default()
+        )
+        .into());
+    }
+    let printed = PrintOptions::default().repr(&[got]).map_err(|e| e.to_string())?;
+    check_equal("rewrite result", &printed, &fmt(case, &expected)?)
+}
+
 fn run_case(case: &Path, kind: &str) -> Result<(), Failed> {
     let input = case.join("input.circ");
     match kind {
@@ -168,6 +216,7 @@ fn run_case(case: &Path, kind: &str) -> Result<(), Failed> {
             Ok(())
         }
         "evaluate" => check_evaluate(case, &input),
+        "rewrite" => check_rewrite(case, &input),
         other => Err(format!("unknown case kind {other}").into()),
     }
 }
@@ -192,8 +241,7 @@ fn main() {
                 .ok()
                 .and_then(|v| v["kind"].as_str().map(str::to_string))
                 .unwrap_or_default();
-            let pending = kind == "rewrite";
-            Trial::test(name, move || run_case(&case, &kind)).with_ignored_flag(pending)
+            Trial::test(name, move || run_case(&case, &kind))
         })
         .collect();
     libtest_mimic::run(&args, trials).exit();

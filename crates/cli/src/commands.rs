@@ -69,6 +69,12 @@ enum Command {
     Sample(crate::sample_cmd::SampleArgs),
     /// Estimate every Cumulant root by sampling: mean ± standard error.
     Estimate(crate::sample_cmd::EstimateArgs),
+    /// Rewrite with rules and passes (`-p add-flatten,simp`) and print the result.
+    Opt(crate::opt_cmd::OptArgs),
+    /// Write a self-contained HTML page showing the circuits as a collapsible tree.
+    Show(crate::show_cmd::ShowArgs),
+    /// Write Graphviz DOT of the circuits' DAG (shared nodes drawn once).
+    Dot(crate::show_cmd::DotArgs),
     /// Tensor store operations.
     Tensor {
         #[command(subcommand)]
@@ -112,6 +118,9 @@ pub(crate) fn run(cli: Cli) -> Result<Outcome, Failure> {
         Command::Bench(a) => crate::eval_cmd::bench(&a),
         Command::Sample(a) => crate::sample_cmd::sample(&a),
         Command::Estimate(a) => crate::sample_cmd::estimate(&a),
+        Command::Opt(a) => crate::opt_cmd::opt(&a),
+        Command::Show(a) => crate::show_cmd::show(&a),
+        Command::Dot(a) => crate::show_cmd::dot(&a),
     }
 }
 

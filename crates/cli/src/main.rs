@@ -5,7 +5,9 @@
 
 mod commands;
 mod eval_cmd;
+mod opt_cmd;
 mod sample_cmd;
+mod show_cmd;
 
 use std::process::ExitCode;
 

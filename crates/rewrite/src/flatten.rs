@@ -5,12 +5,13 @@
 use circuit_ir::kinds::{Axes, Einsum};
 use circuit_ir::{Circuit, Op};
 
-use crate::{is_shared, rebuild, Result};
+use crate::compiler::{is_shared, rebuild, PassResult as Result};
 
 /// `Add(Add(a, b), c)` → `Add(a, b, c)`: splices every child that is an Add.
 ///
 /// Broadcasting is associative (each operand is right-aligned against the same final
-/// shape), so the value is unchanged; the result's shape is checked anyway.
+/// shape), so the value is unchanged; the result's shape is checked anyway. Fixture:
+/// `add/flatten.circ`.
 ///
 /// # Errors
 /// Only if rebuilding fails (a bug).
@@ -38,7 +39,7 @@ pub fn add_flatten(node: &Circuit) -> Result<Option<Circuit>> {
 ///
 /// Children whose output repeats a label (a diagonal *output*, zeros off the diagonal)
 /// are not spliced: that is not expressible as plain labels. Returns `None` when the 256
-/// labels of a `u8` would not suffice.
+/// labels of a `u8` would not suffice. Fixture: `einsum/flatten.circ`.
 ///
 /// # Errors
 /// Only if rebuilding fails (a bug).
@@ -99,11 +100,12 @@ fn has_distinct(axes: &[u8]) -> bool {
 
 /// An Einsum operand that is a Rearrange doing only a permutation of whole dimensions
 /// (`a b c -> c a b`) is replaced by the Rearrange's input, with the operand's labels
-/// permuted back. The Einsum then reads the input in place.
+/// permuted back. The Einsum then reads the input in place. Fixture:
+/// `einsum/of-permute-merge.circ`.
 ///
 /// # Errors
 /// Only if rebuilding fails (a bug).
-pub fn einsum_absorb_permute(node: &Circuit) -> Result<Option<Circuit>> {
+pub fn einsum_of_permute_merge(node: &Circuit) -> Result<Option<Circuit>> {
     let Op::Einsum(e) = node.op() else { return Ok(None) };
     let is_permute = |c: &Circuit| matches!(c.op(), Op::Rearrange(r) if r.spec.is_permute());
     if !node.children().iter().any(is_permute) {
@@ -207,7 +209,7 @@ mod tests {
         let a = leaf("a", &[2, 3, 4]);
         let p = a.rearrange_str("x y z -> z x y").unwrap();
         let e = Circuit::einsum("abc->bc", [p]).unwrap();
-        let out = einsum_absorb_permute(&e).unwrap().unwrap();
+        let out = einsum_of_permute_merge(&e).unwrap().unwrap();
         let Op::Einsum(oe) = out.op() else { panic!() };
         assert_eq!(oe.to_spec_string(), "bca->bc");
         assert_eq!(out.children(), &[a]);

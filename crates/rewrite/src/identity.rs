@@ -3,7 +3,7 @@
 use circuit_ir::kinds::{GfSpec, TensorAxisIndex};
 use circuit_ir::{Circuit, Kind, Op};
 
-use crate::Result;
+use crate::compiler::PassResult as Result;
 
 /// Replaces a node that is an identity on values by its child:
 ///
@@ -12,7 +12,7 @@ use crate::Result;
 /// * a `Rearrange` whose input and output groups are the same;
 /// * an `Index` whose every entry is the full slice `:`;
 /// * a one-operand `Einsum` whose labels are distinct and equal in and out (`ab->ab`);
-/// * an `Add` or `Concat` with one child, a `Cumulant` of one child (κ(x) = E[x] = x for
+/// * an `Add` or `Concat` with one child, a `Cumulant` of one child (κ(x) = E\[x\] = x for
 ///   a constant x);
 /// * a `Cast` whose output dtype is the child's.
 ///

@@ -1,212 +1,68 @@
-//! Value-preserving simplification passes over circuits, used by the evaluator's compiler
-//! (`circuit-eval`) before einsum path optimization and scheduling.
+//! Rewrites of circuits: rust_circuit's algebraic rewrite library (§4 of the reference)
+//! plus the evaluator's compiler passes.
 //!
-//! Every pass is a plain function `fn(&Circuit) -> Result<Option<Circuit>>` that looks at
-//! **one node** (whose children are already simplified) and returns `Some(replacement)`
-//! when it applies, `None` when it does not. A replacement always has the same shape,
-//! dtype and value as the node it replaces; names may change (the outer node's name is
-//! kept where there is one) and Tags disappear (they are identities on values).
+//! Every rewrite keeps the evaluated value of the circuit (policy in `docs/RULES.md`; the
+//! filetests check it on every fixture). Where to start:
 //!
-//! The passes, in the order [`COMPILER_PASSES`] tries them:
+//! * [`rules`]: single-node simplification rules (`add_flatten`, `einsum_elim_zero`, ...)
+//!   registered in the plain table [`RULES`]; [`RuleSet`] with the presets
+//!   [`RuleSet::default_preset`] and [`RuleSet::compiler_default`]; the fixed-point driver
+//!   [`simp`] / [`compiler_simp`].
+//! * [`pipeline`]: named passes (`simp`, `push-down-index`, `substitute-modules`, every rule
+//!   name, ...) as `circ opt -p` runs them.
+//! * Modules ([`module`]): [`substitute`], [`substitute_all_modules`],
+//!   [`conform_all_modules`], [`inline_single_callsite_modules`], [`module_new_bind`],
+//!   [`extract_rewrite`], [`extract_symbols`], module housekeeping and [`ModulePusher`].
+//! * [`distribute()`], [`push_down_index()`], [`batch_to_concat`], [`split_to_concat`],
+//!   [`replace_expand_bottom_up`], [`deep_canonicalize`], [`deep_normalize`],
+//!   [`nest_einsums`], [`nest_adds`], [`einsum_nest_path`], [`strip_names_and_tags`],
+//!   [`cast_circuit`].
+//! * [`simplify`] with [`COMPILER_PASSES`]: the compiler's cheaper pass list.
 //!
-//! | pass | what it does |
-//! |---|---|
-//! | [`drop_identities`] | Tag, SetSymbolicShape, identity Rearrange/Index/Einsum, one-child Add/Concat/Cumulant, no-op Cast → the child |
-//! | [`add_flatten`] | `Add(Add(a, b), c)` → `Add(a, b, c)` |
-//! | [`einsum_flatten`] | an Einsum operand that is itself an Einsum is spliced in (relabelled) |
-//! | [`einsum_absorb_permute`] | an Einsum operand that is a pure permutation Rearrange is replaced by its input with permuted labels |
-//! | [`fold_scalars`] | Scalar operands of an Einsum become one rank-0 factor (dropped when 1); all-Scalar Adds/Einsums become one Scalar |
-//! | [`rearrange_fuse`] | `Rearrange(Rearrange(x))` → one Rearrange |
-//!
-//! [`simplify`] applies a pass list bottom-up to a fixed point, memoized by node hash
-//! (so shared sub-circuits are simplified once and stay shared). Within [`simplify`],
-//! the splicing passes ([`add_flatten`], [`einsum_flatten`], [`rearrange_fuse`]) leave
-//! alone a child that has several parents in the input circuit ([`is_shared`]):
-//! splicing it would compute its work once per parent instead of once. Called
-//! directly, outside [`simplify`], they splice every child.
+//! Errors are [`RewriteError`]s naming the rule and the node ("rule X on node Y") and
+//! wrapping the IR or matcher error. Traversals are iterative and memoized by node hash,
+//! so deep and heavily shared circuits are fine.
 
+mod batch;
+mod canonicalize;
+mod compiler;
+mod distribute;
+mod error;
+mod expand;
 mod flatten;
 mod identity;
+pub mod module;
+mod nest;
+pub mod pipeline;
+mod push_down_index;
 mod rearrange;
+pub mod rules;
 mod scalar;
+mod simp;
+mod utils;
 
-use std::cell::RefCell;
-use std::collections::{HashMap, HashSet};
-
-use circuit_ir::{Circuit, IrError, NodeHash};
-
-pub use flatten::{add_flatten, einsum_absorb_permute, einsum_flatten};
+pub use batch::{batch_to_concat, split_to_concat, BatchOptions};
+pub use canonicalize::{canonicalize_node, deep_canonicalize, deep_normalize, normalize_node};
+pub use compiler::{is_shared, simplify, Pass, PassFn, PassResult, COMPILER_PASSES};
+pub use distribute::{
+    add_make_broadcasts_explicit, distribute, distribute_all, distribute_once, DistributeOptions,
+};
+pub use error::{Result, RewriteError};
+pub use expand::{replace_expand_bottom_up, replace_expand_bottom_up_dict};
 pub use identity::drop_identities;
-pub use rearrange::rearrange_fuse;
+pub use module::{
+    conform_all_modules, deep_module_remove_unused_inputs, extract_rewrite, extract_symbols,
+    extract_symbols_get, get_push_down_modules, inline_single_callsite_modules, module_new_bind,
+    module_remove_unused_inputs, push_down_modules, substitute, substitute_all_modules, Binder,
+    ExtractOptions, ModulePusher, SubstituteNames,
+};
+pub use nest::{
+    add_flatten_traversal, einsum_flatten_traversal, einsum_nest_path, nest_adds, nest_einsums,
+    NestSpec,
+};
+pub use push_down_index::{index_split_axes, push_down_index, PushDownIndexOptions};
+pub use rules::{add_flatten, einsum_flatten, einsum_of_permute_merge, index_fuse, rearrange_fuse};
+pub use rules::{Rule, RuleFn, RULES};
 pub use scalar::fold_scalars;
-
-/// Result alias: passes fail only when rebuilding a node fails validation, which would be
-/// a bug in the pass (the replacement is constructed to be valid).
-pub type Result<T, E = IrError> = std::result::Result<T, E>;
-
-/// The signature of a pass: `Some(replacement)` when it applies to this node.
-pub type PassFn = fn(&Circuit) -> Result<Option<Circuit>>;
-
-/// A named pass.
-#[derive(Clone, Copy)]
-pub struct Pass {
-    /// Short name (used in logs and `--explain`).
-    pub name: &'static str,
-    /// The function.
-    pub run: PassFn,
-}
-
-impl std::fmt::Debug for Pass {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name)
-    }
-}
-
-/// The passes the evaluator's compiler runs, in the order they are tried on each node.
-pub const COMPILER_PASSES: &[Pass] = &[
-    Pass { name: "drop_identities", run: drop_identities },
-    Pass { name: "add_flatten", run: add_flatten },
-    Pass { name: "einsum_flatten", run: einsum_flatten },
-    Pass { name: "einsum_absorb_permute", run: einsum_absorb_permute },
-    Pass { name: "fold_scalars", run: fold_scalars },
-    Pass { name: "rearrange_fuse", run: rearrange_fuse },
-];
-
-/// How many times the passes may rewrite one node before [`simplify`] moves on (a guard
-/// against a pair of passes undoing each other; none of ours do).
-const MAX_REWRITES_PER_NODE: usize = 64;
-
-/// Applies `passes` to every node, children first, until none applies; returns the
-/// simplified circuit. A node produced by a pass is itself simplified again (its new
-/// children are already simplified, having come from simplified nodes).
-///
-/// # Errors
-/// Only if a pass builds an invalid node (a bug).
-pub fn simplify(circuit: &Circuit, passes: &[Pass]) -> Result<Circuit> {
-    let mut memo: HashMap<NodeHash, Circuit> = HashMap::new();
-    let shared = shared_nodes(circuit);
-    let _guard = SharedGuard::new();
-    simplify_memo(circuit, passes, &mut memo, &shared)
-}
-
-thread_local! {
-    /// Hashes of simplified nodes whose originals have several parents (set while
-    /// [`simplify`] runs on this thread).
-    static SHARED: RefCell<HashSet<NodeHash>> = RefCell::new(HashSet::new());
-}
-
-/// Clears [`SHARED`] when a [`simplify`] call ends (also on early return).
-struct SharedGuard;
-
-impl SharedGuard {
-    fn new() -> SharedGuard {
-        SHARED.with(|s| s.borrow_mut().clear());
-        SharedGuard
-    }
-}
-
-impl Drop for SharedGuard {
-    fn drop(&mut self) {
-        SHARED.with(|s| s.borrow_mut().clear());
-    }
-}
-
-/// Whether `c` stands for a node with several parents in the circuit [`simplify`] is
-/// working on (always `false` outside [`simplify`]).
-pub fn is_shared(c: &Circuit) -> bool {
-    SHARED.with(|s| s.borrow().contains(&c.hash()))
-}
-
-/// Nodes with more than one distinct parent.
-fn shared_nodes(circuit: &Circuit) -> HashSet<NodeHash> {
-    let mut parents: HashMap<NodeHash, usize> = HashMap::new();
-    for node in circuit.toposort() {
-        let mut seen: HashSet<NodeHash> = HashSet::new();
-        for c in node.children() {
-            if seen.insert(c.hash()) {
-                *parents.entry(c.hash()).or_default() += 1;
-            }
-        }
-    }
-    parents.into_iter().filter(|&(_, n)| n > 1).map(|(h, _)| h).collect()
-}
-
-fn simplify_memo(
-    circuit: &Circuit,
-    passes: &[Pass],
-    memo: &mut HashMap<NodeHash, Circuit>,
-    shared: &HashSet<NodeHash>,
-) -> Result<Circuit> {
-    for node in circuit.toposort() {
-        if memo.contains_key(&node.hash()) {
-            continue;
-        }
-        let children: Vec<Circuit> = node
-            .children()
-            .iter()
-            .map(|c| memo.get(&c.hash()).cloned().unwrap_or_else(|| c.clone()))
-            .collect();
-        let rebuilt = node.with_children(children)?;
-        let simplified = simplify_node(&rebuilt, passes, memo, shared)?;
-        if shared.contains(&node.hash()) {
-            SHARED.with(|s| s.borrow_mut().insert(simplified.hash()));
-        }
-        // Results are simplified too: record them so that passes splicing them into new
-        // nodes (flattening) do not make us simplify them again.
-        memo.insert(simplified.hash(), simplified.clone());
-        memo.insert(node.hash(), simplified);
-    }
-    Ok(memo.get(&circuit.hash()).cloned().unwrap_or_else(|| circuit.clone()))
-}
-
-/// Rewrites one node (children already simplified) until no pass applies. Nodes a pass
-/// creates below the node (e.g. a new Scalar) are leaves or already simplified, except
-/// for fused results whose own children may enable more rewrites; those are simplified
-/// recursively through `memo`.
-fn simplify_node(
-    node: &Circuit,
-    passes: &[Pass],
-    memo: &mut HashMap<NodeHash, Circuit>,
-    shared: &HashSet<NodeHash>,
-) -> Result<Circuit> {
-    let mut current = node.clone();
-    'outer: for _ in 0..MAX_REWRITES_PER_NODE {
-        for pass in passes {
-            if let Some(next) = (pass.run)(&current)? {
-                debug_assert_eq!(
-                    next.shape(),
-                    current.shape(),
-                    "pass {} changed the shape",
-                    pass.name
-                );
-                // Children of the replacement that were never seen (created by the pass)
-                // are simplified before continuing with the node itself.
-                let needs_children = next
-                    .children()
-                    .iter()
-                    .any(|c| !memo.contains_key(&c.hash()) && !c.kind().is_leaf());
-                current = if needs_children && next != current {
-                    let mut kids = Vec::with_capacity(next.children().len());
-                    for c in next.children() {
-                        kids.push(simplify_memo(c, passes, memo, shared)?);
-                    }
-                    next.with_children(kids)?
-                } else {
-                    next
-                };
-                continue 'outer;
-            }
-        }
-        break;
-    }
-    Ok(current)
-}
-
-/// Rebuilds a node with a new payload and children, keeping its name.
-pub(crate) fn rebuild(
-    node: &Circuit,
-    op: circuit_ir::Op,
-    children: Vec<Circuit>,
-) -> Result<Circuit> {
-    Circuit::build(op, children, node.name_arc().cloned(), false)
-}
+pub use simp::{apply_rule, compiler_simp, simp, RuleSet, MAX_REWRITES_PER_NODE};
+pub use utils::{cast_circuit, count_nodes, get_free_symbols, strip_names_and_tags, toposort};

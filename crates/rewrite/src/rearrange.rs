@@ -4,7 +4,7 @@ use circuit_ir::kinds::{Rearrange, RearrangeSpec};
 use circuit_ir::{Circuit, Op};
 use smallvec::SmallVec;
 
-use crate::{rebuild, Result};
+use crate::compiler::{rebuild, PassResult as Result};
 
 type Group = SmallVec<[u8; 4]>;
 
@@ -17,7 +17,7 @@ type Group = SmallVec<[u8; 4]>;
 /// ("atoms") become the fused spec's ints, all with concrete sizes. Size-1 ints are
 /// dropped (an empty group is a size-1 dimension). Returns `None` when the splits have
 /// no common refinement (e.g. `(a:2 b:3)` against `(c:3 d:2)`), a size is 0, or more
-/// than 256 atoms would be needed.
+/// than 256 atoms would be needed. Fixture: `rearrange/fuse.circ`.
 ///
 /// # Errors
 /// Only if rebuilding fails (a bug).
@@ -25,7 +25,7 @@ pub fn rearrange_fuse(node: &Circuit) -> Result<Option<Circuit>> {
     let Op::Rearrange(outer) = node.op() else { return Ok(None) };
     let inner_node = &node.children()[0];
     let Op::Rearrange(inner) = inner_node.op() else { return Ok(None) };
-    if crate::is_shared(inner_node) {
+    if crate::compiler::is_shared(inner_node) {
         return Ok(None);
     }
     let x = &inner_node.children()[0];

@@ -3,7 +3,7 @@
 use circuit_ir::kinds::{Axes, Einsum, Scalar};
 use circuit_ir::{Circuit, Op, Shape};
 
-use crate::{rebuild, Result};
+use crate::compiler::{rebuild, PassResult as Result};
 
 /// Folds Scalars:
 ///
