@@ -11,3 +11,5 @@ pub use circuit_sample as sample;
 pub use circuit_scrub as scrub;
 pub use circuit_tensor as tensor;
 pub use circuit_text as text;
+
+pub mod guide;

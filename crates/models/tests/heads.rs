@@ -208,17 +208,28 @@ fn bundled_model_heads_match_heads_json() -> TestResult {
     let ind = detect_heads(&model, &rep, &[HeadKind::Induction, HeadKind::DuplicateToken], &opts)?;
     let table = prev.merge(ind)?;
     eprintln!("{table}");
-    let best_prev = table.top(HeadKind::PreviousToken, 1)[0];
-    let want_prev = heads["best_previous_token_head"].as_str().unwrap_or_default();
-    assert_eq!(format!("{}.{}", best_prev.0, best_prev.1), want_prev);
-    let mut top2: Vec<String> =
-        table.top(HeadKind::Induction, 2).iter().map(|(l, h, _)| format!("{l}.{h}")).collect();
-    let mut want: Vec<String> = heads["best_induction_heads_top2"]
-        .as_array()
-        .map(|a| a.iter().filter_map(|x| x.as_str().map(String::from)).collect())
-        .unwrap_or_default();
-    top2.sort();
-    want.sort();
-    assert_eq!(top2, want);
+    // heads.json lists previous-token heads searched in layer 0 and induction heads in
+    // layer 1, each above a threshold; the runner-up scores are noise (< 0.03) and may
+    // order differently on our sequences, so compare the thresholded sets.
+    let threshold = |k: &str| heads["thresholds"][k].as_f64().unwrap_or(f64::INFINITY);
+    let above = |kind: HeadKind, layer: usize, t: f64| -> Vec<String> {
+        table
+            .top(kind, usize::MAX)
+            .iter()
+            .filter(|(l, _, s)| *l == layer && *s >= t)
+            .map(|(l, h, _)| format!("{l}.{h}"))
+            .collect()
+    };
+    let listed = |k: &str| -> Vec<String> {
+        heads[k]
+            .as_array()
+            .map(|a| a.iter().filter_map(|x| x.as_str().map(String::from)).collect())
+            .unwrap_or_default()
+    };
+    assert_eq!(
+        above(HeadKind::PreviousToken, 0, threshold("previous_token")),
+        listed("previous_token_heads")
+    );
+    assert_eq!(above(HeadKind::Induction, 1, threshold("induction")), listed("induction_heads"));
     Ok(())
 }
