@@ -179,9 +179,16 @@ fn gen_index_batched_dim_is_relative_to_the_non_batch_dims() {
         Some("x"),
     )
     .unwrap();
-    let idx = Circuit::array(circuit_tensor::Tensor::from_vec(&[2], vec![2i64, 0]).unwrap(), Some("i")).unwrap();
+    let idx =
+        Circuit::array(circuit_tensor::Tensor::from_vec(&[2], vec![2i64, 0]).unwrap(), Some("i"))
+            .unwrap();
     for index_dim in [0, -1] {
-        let spec = GfSpec::GenIndex { index_dim, batch_x: true, batch_index: true, check_index_ints: true };
+        let spec = GfSpec::GenIndex {
+            index_dim,
+            batch_x: true,
+            batch_index: true,
+            check_index_ints: true,
+        };
         let g = Circuit::general_function(spec, vec![x.clone(), idx.clone()]).unwrap();
         assert_eq!(evaluate(&g).unwrap().to_f64_vec(), vec![12.0, 20.0], "index_dim {index_dim}");
     }

@@ -444,7 +444,11 @@ fn gf_axis_map(spec: &GfSpec, children: &[Circuit]) -> Vec<Vec<Option<usize>>> {
                 .iter()
                 .map(|c| {
                     let off = rank - c.rank();
-                    c.shape().iter().enumerate().map(|(i, &d)| (out.get(off + i) == Some(&d)).then_some(off + i)).collect()
+                    c.shape()
+                        .iter()
+                        .enumerate()
+                        .map(|(i, &d)| (out.get(off + i) == Some(&d)).then_some(off + i))
+                        .collect()
                 })
                 .collect()
         }

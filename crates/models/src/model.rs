@@ -447,8 +447,13 @@ pub fn tokens_array(tokens: &Tensor, name: &str) -> Result<Circuit> {
 
 /// `toks_int_var`-style random variable over the rows of a token dataset `[n, S + 1]`
 /// (each row equally likely): a DiscreteVar of shape `[S + 1]` named `name` over an
-/// int64 Array `{name}_vals`, with a fresh sampling group. Pass it to
+/// int64 Array `{name}_vals`, with its own sampling group. Pass it to
 /// [`Transformer::loss`]; the sampler (`circuit-sample`) adds the batch dims.
+///
+/// The group's Tag uuid is derived from the tokens' content hash and `name` (rust_circuit
+/// draws a random one), so the same data, name and sampler seed give the same draws in
+/// every run; use a different name (or `circuit_scrub::independent_var`) for an
+/// independent variable over the same data.
 ///
 /// # Errors
 /// [`ModelError::Tokens`] for a non-integer or rank-0/empty tensor.
@@ -460,7 +465,14 @@ pub fn token_dataset_var(tokens: &Tensor, name: &str) -> Result<Circuit> {
         )));
     }
     let values = tokens_array(tokens, &format!("{name}_vals"))?;
-    let group = Circuit::uniform_probs_and_group(tokens.shape()[0])?;
+    let mut id = [0u8; 16];
+    id.copy_from_slice(&tokens.hash().0[..16]);
+    for (i, b) in name.bytes().enumerate() {
+        id[i % 16] ^= b.rotate_left((i / 16) as u32);
+    }
+    let n = tokens.shape()[0];
+    let group =
+        Circuit::scalar(1.0 / n as f64, &[n], None)?.tag(circuit_ir::Uuid::from_bytes(id))?;
     rename(Circuit::discrete_var(values, group)?, name)
 }
 

@@ -100,7 +100,8 @@ fn fancy_einsum(c: &Circuit, e: &circuit_ir::kinds::Einsum) -> Option<String> {
     let mut names: Vec<Option<String>> = vec![None; order.len()];
     for (child, axes) in c.children().iter().zip(&e.in_axes) {
         for (axis, &label) in axes.iter().enumerate() {
-            let name = child.named_axes().iter().find(|(a, _)| usize::from(*a) == axis).map(|(_, n)| n)?;
+            let name =
+                child.named_axes().iter().find(|(a, _)| usize::from(*a) == axis).map(|(_, n)| n)?;
             match &names[usize::from(label)] {
                 Some(existing) if existing.as_str() != name.as_ref() => return None,
                 _ => names[usize::from(label)] = Some(name.to_string()),
@@ -222,7 +223,9 @@ pub fn format_payload(c: &Circuit, bijection: bool) -> String {
         Op::Add | Op::Module(_) | Op::DiscreteVar | Op::Cumulant | Op::SetSymbolicShape(_) => {
             String::new()
         }
-        Op::Rearrange(r) => fancy_rearrange(c, &r.spec).unwrap_or_else(|| r.spec.to_text()).trim_end().to_string(),
+        Op::Rearrange(r) => {
+            fancy_rearrange(c, &r.spec).unwrap_or_else(|| r.spec.to_text()).trim_end().to_string()
+        }
         Op::Index(i) => format_index(&i.index, bijection),
         Op::Scatter(s) => format_index(&s.index, bijection),
         Op::Concat(cc) => cc.axis.to_string(),

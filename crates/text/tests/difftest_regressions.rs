@@ -6,7 +6,8 @@
 use circuit_text::{parse_circuits, ParseOptions, PrintOptions};
 
 fn fmt(text: &str) -> String {
-    let c = parse_circuits(text, &ParseOptions::default()).unwrap_or_else(|e| panic!("{}", e.render()));
+    let c =
+        parse_circuits(text, &ParseOptions::default()).unwrap_or_else(|e| panic!("{}", e.render()));
     let out = PrintOptions::default().repr(&c).unwrap();
     let again = parse_circuits(&out, &ParseOptions::default()).unwrap();
     assert!(again == c, "reparse differs:\n{out}");
@@ -60,8 +61,10 @@ fn symbols_sharing_a_symbolic_size_may_bind_different_sizes() {
 #[test]
 fn named_axes_follow_the_original() {
     let shapes = PrintOptions { shape_only_when_necessary: false, ..PrintOptions::default() };
-    let show = |text: &str| shapes.repr(&parse_circuits(text, &ParseOptions::default()).unwrap()).unwrap();
-    assert!(show("'p' GeneralFunction pow\n  'x' [h:2] Scalar 1\n  'y' [] Scalar 2").starts_with("'p' [h:2]"));
+    let show =
+        |text: &str| shapes.repr(&parse_circuits(text, &ParseOptions::default()).unwrap()).unwrap();
+    assert!(show("'p' GeneralFunction pow\n  'x' [h:2] Scalar 1\n  'y' [] Scalar 2")
+        .starts_with("'p' [h:2]"));
     assert!(show("'g' GeneralFunction log_softmax\n  'x' [b:5] Scalar 1").starts_with("'g' [5]"));
     assert!(show("'a' Add\n  'x' [x:3] Scalar 1\n  'y' [b:3] Scalar 2").starts_with("'a' [b:3]"));
 }
