@@ -8,7 +8,10 @@ mod experiment;
 use circuit::eval::evaluate;
 use circuit::ir::Circuit;
 use circuit::matching::{are_any_found, get, IterativeMatcher, Matcher};
-use experiment::{hypotheses, loss_recovered, mean_se, run, sampler, setup, Options, Paths};
+use experiment::{
+    hypotheses, loss_recovered, mean_se, run, sampler, setup, split_previous_token_head, Options,
+    Paths, PREV_BRANCH,
+};
 
 type TestResult = Result<(), Box<dyn std::error::Error + Send + Sync>>;
 
@@ -101,5 +104,31 @@ fn few_samples_give_ordered_reproducible_numbers() -> TestResult {
     for (a, b) in again.iter().zip(&rows) {
         assert_eq!(a.losses, b.losses, "{}", a.name);
     }
+    Ok(())
+}
+
+#[test]
+fn previous_position_split_keeps_the_value_and_separates_the_branch() -> TestResult {
+    let opts = Options { samples: 3, ..Options::default() };
+    let s = setup(&opts)?;
+    let split = split_previous_token_head(&s.loss)?;
+    let sampler = sampler(&opts);
+    let before = evaluate(&sampler.sample(&s.loss)?)?.to_f64_vec();
+    let after = evaluate(&sampler.sample(&split)?)?.to_f64_vec();
+    for (a, b) in before.iter().zip(&after) {
+        assert!((a - b).abs() < 1e-4 * a.abs().max(1.0), "{a} vs {b}");
+    }
+    // In the refined key hypothesis, the previous-position branch keeps the original
+    // tokens and the other branch reads the scrubbed ones.
+    let hyps = hypotheses(&s)?;
+    let refined = hyps
+        .iter()
+        .find(|h| h.name.starts_with("prev-token head (prev. position)"))
+        .ok_or("no refined hypothesis")?;
+    let p = Paths::new();
+    let branch = p.k.chain(PREV_BRANCH);
+    assert!(reads(&refined.circuit, &branch, &s.var)?);
+    assert!(!reads(&refined.circuit, &branch, &s.other)?);
+    assert!(reads(&refined.circuit, &p.k.chain("mask_not_prev.a.comb_v"), &s.other)?);
     Ok(())
 }

@@ -13,11 +13,14 @@ use std::time::Instant;
 use circuit::eval::{evaluate_with, EvalSettings};
 use circuit::ir::kinds::GfSpec;
 use circuit::ir::Circuit;
-use circuit::matching::{are_any_found, restrict, update, IterativeMatcher, MatchError, Matcher};
+use circuit::matching::{
+    are_any_found, new_traversal, restrict, update, IterativeMatcher, MatchError, Matcher,
+};
 use circuit::models::{
     detect_heads, load_model_dir, repeated_random_tokens, split_tokens, token_dataset_var,
     DetectOptions, HeadKind, HeadSplit, Transformer,
 };
+use circuit::rewrite::{conform_all_modules, distribute, DistributeOptions, ModulePusher};
 use circuit::sample::{RandomSampleSpec, Sampler};
 use circuit::scrub::{independent_var, scrub_input};
 use circuit::tensor::{read_npy, DType, Tensor};
@@ -27,6 +30,11 @@ pub type Result<T> = std::result::Result<T, Box<dyn Error + Send + Sync>>;
 /// Where the bundled model lives (relative to the workspace root).
 pub fn bundled_model_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/models/attn2-pystdlib")
+}
+
+/// `dir` relative to the workspace root when it is inside it (for display).
+pub fn display_path(dir: &Path) -> String {
+    dir.strip_prefix(env!("CARGO_MANIFEST_DIR")).unwrap_or(dir).display().to_string()
 }
 
 /// What to run.
@@ -49,7 +57,7 @@ impl Default for Options {
     fn default() -> Options {
         Options {
             model_dir: bundled_model_dir(),
-            samples: 256,
+            samples: 128,
             seed: 0,
             max_memory: 1 << 30,
             detect_sequences: 8,
@@ -227,7 +235,7 @@ pub fn hypotheses(s: &Setup) -> Result<Vec<Hypothesis>> {
         Matcher::from("a0.prev"),
     );
     let k_not_prev = p.k.chain(var_not_via_prev);
-    Ok(vec![
+    let mut hyps = vec![
         Hypothesis { name: "unscrubbed", scrubbed: "nothing", circuit: s.loss.clone() },
         Hypothesis {
             name: "all inputs scrubbed",
@@ -259,7 +267,111 @@ pub fn hypotheses(s: &Setup) -> Result<Vec<Hypothesis>> {
             scrubbed: "the union of the three",
             circuit: scrub(via_layer0(&p.v) | via_layer0(&p.q) | k_not_prev)?,
         },
-    ])
+    ];
+    // The bonus: the key input may depend on the previous-token head only through its
+    // previous-position branch.
+    let split = split_previous_token_head(&s.loss)?;
+    let var_not_via_prev_pos = restrict(
+        IterativeMatcher::from(Matcher::circuits([s.var.clone()])),
+        false,
+        None,
+        None,
+        Matcher::from(PREV_BRANCH),
+    );
+    let k_prev_pos = p.k.chain(var_not_via_prev_pos);
+    let scrub_split = |path: IterativeMatcher| -> Result<Circuit> {
+        Ok(scrub_input(&split, path, &s.var, &s.other)?)
+    };
+    hyps.push(Hypothesis {
+        name: "prev-token head (prev. position) -> key",
+        scrubbed: "key input paths not through a0.prev's previous-position branch",
+        circuit: scrub_split(k_prev_pos.clone())?,
+    });
+    hyps.push(Hypothesis {
+        name: "all three, refined key",
+        scrubbed: "value and query paths through layer 0, the refined key paths",
+        circuit: scrub_split(via_layer0(&p.v) | via_layer0(&p.q) | k_prev_pos)?,
+    });
+    Ok(hyps)
+}
+
+/// Name of the previous-token head's previous-position branch after the bonus rewrite.
+pub const PREV_BRANCH: &str = "mask_prev.a.comb_v";
+
+/// The bonus rewrite (REMIX day 3): split the previous-token head's attention
+/// probabilities as `probs·mask_prev + probs·(1 − mask_prev)` (`mask_prev` selects the
+/// previous position), distribute its value combination over that Add
+/// (`mask_prev.a.comb_v` + `mask_not_prev.a.comb_v`), and push the head's module
+/// bindings down with [`ModulePusher`] so each branch binds its own inputs, i.e. has its
+/// own paths down to the tokens. The value is unchanged.
+pub fn split_previous_token_head(loss: &Circuit) -> Result<Circuit> {
+    // Concrete shapes inside the module specs, so the masks can be constant arrays.
+    let conformed = conform_all_modules(loss)?;
+    let in_prev = |name: &str| IterativeMatcher::from("a0.prev").chain(name);
+    let probs = circuit::matching::get(&conformed, in_prev("a.attn_probs"))?;
+    let shape = probs.first().ok_or("no a.attn_probs in a0.prev")?.shape().to_vec();
+    let (nq, nk) = match shape.as_slice() {
+        [.., q, k] => (*q, *k),
+        _ => return Err(format!("a.attn_probs has shape {shape:?}").into()),
+    };
+    let prev: Vec<f32> =
+        (0..nq * nk).map(|i| if i / nk >= 1 && i % nk == i / nk - 1 { 1.0 } else { 0.0 }).collect();
+    let not_prev: Vec<f32> = prev.iter().map(|x| 1.0 - x).collect();
+    let mask_prev = Circuit::array(Tensor::from_vec(&[nq, nk], prev)?, Some("mask_prev_pos"))?;
+    let mask_not =
+        Circuit::array(Tensor::from_vec(&[nq, nk], not_prev)?, Some("mask_not_prev_pos"))?;
+    let split = update(&conformed, in_prev("a.attn_probs"), |p| {
+        let r = p.rank();
+        let lead: String = "abcdefgh".chars().take(r - 2).collect();
+        let spec = format!("{lead}qk,qk->{lead}qk");
+        let part = |m: &Circuit, name: &str| -> circuit::ir::Result<Circuit> {
+            Circuit::einsum(&spec, [p.clone(), m.clone()])?.rename(Some(name))
+        };
+        part(&mask_prev, "mask_prev")?
+            .add(&part(&mask_not, "mask_not_prev")?)?
+            .rename(p.name())
+            .map_err(MatchError::from)
+    })?;
+    let opts =
+        DistributeOptions { suffix: Some(".a.comb_v".into()), ..DistributeOptions::default() };
+    let mut err = None;
+    let distributed = update(&split, in_prev("a.comb_v"), |c| {
+        let idx = c.children().iter().position(|k| k.name() == Some("a.attn_probs"));
+        match idx.map(|i| distribute(c, i, &opts)) {
+            Some(Ok(d)) => Ok(d),
+            Some(Err(e)) => {
+                err = Some(e.to_string());
+                Ok(c.clone())
+            }
+            None => Ok::<_, MatchError>(c.clone()),
+        }
+    })?;
+    if let Some(e) = err {
+        return Err(e.into());
+    }
+    let branches = Matcher::names([PREV_BRANCH, "mask_not_prev.a.comb_v"]);
+    let pusher = ModulePusher {
+        // Keep the branch names (the default namer appends " bind:<modules>").
+        namer: std::sync::Arc::new(|base: &Circuit, _: &Circuit, _: &[Circuit]| {
+            base.name().map(String::from)
+        }),
+        ..ModulePusher::default()
+    };
+    let module = Matcher::from("a0.prev") & Matcher::kinds([circuit::ir::Kind::Module]);
+    let mut err = None;
+    let pushed = update(&distributed, module, |m| {
+        match pusher.push_down_modules(m, new_traversal(None, None, branches.clone()), None) {
+            Ok(c) => Ok::<_, MatchError>(c),
+            Err(e) => {
+                err = Some(e.to_string());
+                Ok(m.clone())
+            }
+        }
+    })?;
+    if let Some(e) = err {
+        return Err(e.into());
+    }
+    Ok(pushed)
 }
 
 /// Mean and standard error of a sample.
@@ -341,7 +453,7 @@ pub fn run(
 /// The results as a text table.
 pub fn table(rows: &[Row]) -> String {
     let mut out = format!(
-        "{:<38} {:>17}  {:>17}  {}\n",
+        "{:<42} {:>17}  {:>17}  {}\n",
         "hypothesis", "loss ± SE", "recovered ± SE", "scrubbed"
     );
     for (i, r) in rows.iter().enumerate() {
@@ -352,7 +464,7 @@ pub fn table(rows: &[Row]) -> String {
             _ => String::new(),
         };
         out += &format!(
-            "{:<38} {:>17}  {:>17}  {}\n",
+            "{:<42} {:>17}  {:>17}  {}\n",
             r.name,
             format!("{:.4} ± {:.4}", r.mean, r.se),
             rec,

@@ -69,7 +69,7 @@ fn run(args: Args) -> experiment::Result<()> {
     let setup = experiment::setup(&opts)?;
     println!(
         "model {} | previous-token head(s) {} | induction head(s) {} | {} samples, seed {}",
-        opts.model_dir.display(),
+        experiment::display_path(&opts.model_dir),
         experiment::FoundHeads::names(&setup.heads.previous_token),
         experiment::FoundHeads::names(&setup.heads.induction),
         opts.samples,
@@ -77,7 +77,7 @@ fn run(args: Args) -> experiment::Result<()> {
     );
     let hyps = experiment::hypotheses(&setup)?;
     let rows = experiment::run(&opts, &hyps, |r| {
-        eprintln!("  {:<38} {:.4} ± {:.4}   ({:.1} s)", r.name, r.mean, r.se, r.seconds);
+        eprintln!("  {:<42} {:.4} ± {:.4}   ({:.1} s)", r.name, r.mean, r.se, r.seconds);
     })?;
     println!();
     print!("{}", experiment::table(&rows));

@@ -37,7 +37,7 @@ pub fn write(
              standard-library source). Previous-token head(s) found: {}. Induction head(s) \
              found: {}. {} samples per hypothesis (the same draws in every row), seed {}, \
              {:.1} s in total.",
-            opts.model_dir.display(),
+            experiment::display_path(&opts.model_dir),
             FoundHeads::names(&setup.heads.previous_token),
             FoundHeads::names(&setup.heads.induction),
             opts.samples,
@@ -54,13 +54,11 @@ pub fn write(
             (_, Some((m, e))) => format!("{:.1}% ± {:.1}%", 100.0 * m, 100.0 * e),
             _ => String::new(),
         };
-        let link = format!("circuits/{}", slug(i, r.name));
         table_rows.push(vec![
             r.name.to_string(),
             format!("{:.4} ± {:.4}", r.mean, r.se),
             rec,
             r.scrubbed.to_string(),
-            link,
         ]);
     }
     sections.push(Section::Table {
@@ -69,7 +67,7 @@ pub fn write(
                   (loss − baseline) / (unscrubbed − baseline), with a delta-method standard \
                   error over the paired draws."
             .into(),
-        header: ["hypothesis", "loss ± SE", "recovered ± SE", "scrubbed", "circuit"]
+        header: ["hypothesis", "loss ± SE", "recovered ± SE", "scrubbed"]
             .map(String::from)
             .to_vec(),
         rows: table_rows,

@@ -228,7 +228,9 @@ pub fn bar_chart_svg(labels: &[String], values: &[f64], errors: &[f64], title: &
     let lab_w = labels.iter().map(|l| text_width(l, 12.0)).fold(0.0, f64::max);
     let rotate = lab_w > slot - 6.0;
     let tick_w = ticks.iter().map(|t| text_width(&fmt_num(*t), 11.0)).fold(0.0, f64::max);
-    let (left, top, plot_h) = (tick_w + 22.0, 36.0, 260.0);
+    // Rotated labels lean left: the first one must not start before the image.
+    let lean = if rotate { lab_w * 0.72 - slot / 2.0 + 8.0 } else { 0.0 };
+    let (left, top, plot_h) = ((tick_w + 22.0).max(lean), 36.0, 260.0);
     let bottom = if rotate { lab_w * 0.75 + 24.0 } else { 28.0 };
     let width = (left + n as f64 * slot + 20.0).max(text_width(title, 15.0) + 20.0);
     let height = top + plot_h + bottom;

@@ -113,7 +113,13 @@ fn contract(
             taken.push(current.remove(p));
         }
         taken.reverse();
-        let result = step.result.clone();
+        let mut result = step.result.clone();
+        if k + 1 != n_steps {
+            // Intermediates follow the final output's label order (labels still to be
+            // summed go last): later elementwise steps then read them contiguously
+            // instead of through a transpose.
+            result.sort_by_key(|l| target.iter().position(|t| t == l).unwrap_or(usize::MAX));
+        }
         let shape = shape_of(&result, sizes);
         let produced = match taken.as_slice() {
             [(b, l)] if *l == result && a == 1.0 => *b,

@@ -92,9 +92,20 @@ pub(crate) fn execute(step: &Step, inputs: &mut [CpuBuffer]) -> Result<CpuBuffer
             wrap(einsum::reduce(x, li, lo, a, *alpha == 1.0), step)
         }),
         Kernel::Contract { a, b, out, alpha } => for_dtype!(step.dtype, step, T => {
+            let al = <T as super::buffer::Elem>::from_f64(*alpha);
+            // An elementwise product into an operand's own memory, when possible.
+            for (i, (la, lb)) in [(a, b), (b, a)].into_iter().enumerate() {
+                if la == out {
+                    let mine = take::<T>(step, inputs, i)?;
+                    let other = input::<T>(step, inputs, 1 - i)?;
+                    match gemm::product_in_place(mine, la, other, lb, out, al) {
+                        Ok(r) => return wrap(Some(r), step),
+                        Err(back) => inputs[i] = T::wrap(back),
+                    }
+                }
+            }
             let x = input::<T>(step, inputs, 0)?;
             let y = input::<T>(step, inputs, 1)?;
-            let al = <T as super::buffer::Elem>::from_f64(*alpha);
             wrap(gemm::contract(x, a, y, b, out, al), step)
         }),
         Kernel::Expand { input: li, output: lo } => for_dtype!(step.dtype, step, T => {

@@ -265,7 +265,68 @@ fn layout<T: Elem>(
 }
 
 /// `alpha * einsum(a: la, b: lb -> out)`; `None` when labels and shapes disagree.
+/// `alpha * acc * other` written into `acc`'s memory when nothing is summed and `acc`
+/// is a unique contiguous buffer already in `out` order (the plan hands over a buffer at
+/// its last use): no allocation, so no page faults. `Err(acc)` when not applicable.
+// The Err variant hands the caller's own buffer back (a move, not a copy).
+#[allow(clippy::result_large_err)]
+pub(crate) fn product_in_place<T: Elem>(
+    acc: Strided<T>,
+    l_acc: &[Label],
+    other: &Strided<T>,
+    l_other: &[Label],
+    out: &[Label],
+    alpha: T,
+) -> Result<Strided<T>, Strided<T>> {
+    let summed = l_other.iter().any(|l| !out.contains(l));
+    let distinct = |ls: &[Label]| ls.iter().enumerate().all(|(i, l)| !ls[..i].contains(l));
+    if l_acc != out || summed || !distinct(l_other) {
+        return Err(acc);
+    }
+    let shape: Vec<usize> = acc.shape.iter().copied().collect();
+    let strides: Vec<usize> = out
+        .iter()
+        .map(|&l| l_other.iter().position(|&m| m == l).map_or(0, |i| other.strides[i]))
+        .collect();
+    // Broadcast labels of `other` must match the sizes of `acc`.
+    for (i, &l) in out.iter().enumerate() {
+        if let Some(j) = l_other.iter().position(|&m| m == l) {
+            if other.shape[j] != shape[i] {
+                return Err(acc);
+            }
+        }
+    }
+    let Some(view) =
+        other.view(other.offset, shape.iter().copied().collect(), strides.into_iter().collect())
+    else {
+        return Err(acc);
+    };
+    let mut data = acc.into_unique_vec()?;
+    super::elementwise::run_rows(&mut data, &shape, [&view], |o, [v]| *o = o.mul(v).mul(alpha));
+    Ok(Strided::from_vec(&shape, data))
+}
+
+/// `alpha * a · b` contracted over the labels missing from `out`.
 pub(crate) fn contract<T: Gemm>(
+    a: &Strided<T>,
+    la: &[Label],
+    b: &Strided<T>,
+    lb: &[Label],
+    out: &[Label],
+    alpha: T,
+) -> Option<Strided<T>> {
+    // The GEMM writes C as batch × m × n with the m labels from its first operand; when
+    // `out` lists the second operand's free labels first, swapping the operands makes C
+    // come out in `out` order instead of as a transposed view (which every later
+    // elementwise step would then read across the grain).
+    let first_free = out.iter().find(|l| la.contains(l) != lb.contains(l));
+    if first_free.is_some_and(|l| lb.contains(l)) {
+        return contract_ordered(b, lb, a, la, out, alpha);
+    }
+    contract_ordered(a, la, b, lb, out, alpha)
+}
+
+fn contract_ordered<T: Gemm>(
     a: &Strided<T>,
     la: &[Label],
     b: &Strided<T>,

@@ -167,17 +167,41 @@ pub(crate) fn gather<T: Elem>(
     let numel: usize = shape.iter().product();
     let mut out = Vec::with_capacity(numel);
     let out_c = c_strides(shape);
-    for o in 0..numel {
+    // Walk rows of the innermost output dim: the offsets of the outer dims are computed
+    // once per row, and a row that reads one index value (an embedding lookup) is a
+    // slice copy.
+    let r = shape.len();
+    let inner = shape.last().copied().unwrap_or(1);
+    let (xl, il) = (xs.last().copied().unwrap_or(0), is.last().copied().unwrap_or(0));
+    let rows = numel.checked_div(inner).unwrap_or(0);
+    for row in 0..rows {
+        let o = row * inner;
         let (mut xo, mut io) = (x.offset, idx.offset);
-        for j in 0..shape.len() {
+        for j in 0..r.saturating_sub(1) {
             let i = (o / out_c[j]) % shape[j];
             xo += i * xs[j];
             io += i * is[j];
         }
-        let Some(&v) = id.get(io) else { return Ok(None) };
-        xo += norm_index(v, size)? * stride;
-        let Some(&val) = xd.get(xo) else { return Ok(None) };
-        out.push(val);
+        if il == 0 {
+            let Some(&v) = id.get(io) else { return Ok(None) };
+            let base = xo + norm_index(v, size)? * stride;
+            if xl == 1 {
+                let Some(run) = xd.get(base..base + inner) else { return Ok(None) };
+                out.extend_from_slice(run);
+            } else {
+                for k in 0..inner {
+                    let Some(&val) = xd.get(base + k * xl) else { return Ok(None) };
+                    out.push(val);
+                }
+            }
+        } else {
+            for k in 0..inner {
+                let Some(&v) = id.get(io + k * il) else { return Ok(None) };
+                let at = xo + k * xl + norm_index(v, size)? * stride;
+                let Some(&val) = xd.get(at) else { return Ok(None) };
+                out.push(val);
+            }
+        }
     }
     Ok(Some(Strided::from_vec(shape, out)))
 }

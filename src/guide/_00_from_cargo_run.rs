@@ -1,0 +1,3 @@
+//! Chapter 0, `docs/GUIDE.md`:
+//!
+#![doc = include_str!("../../docs/GUIDE.md")]
