@@ -263,8 +263,49 @@ pub(crate) fn substitute(m: &Module, children: &[Circuit], node: &str) -> Result
     Ok(result)
 }
 
+/// Most substituted bodies kept by [`substitute_cached`] (per thread) before it starts over.
+const SUBST_CACHE_ENTRIES: usize = 4096;
+
+thread_local! {
+    static SUBST_CACHE: std::cell::RefCell<std::collections::HashMap<Vec<u8>, Circuit>> =
+        std::cell::RefCell::new(std::collections::HashMap::new());
+}
+
+/// [`substitute`] memoized by the module's content (arg specs and children hashes; the
+/// name only matters for error messages). Building a Module derives its substituted
+/// body, and substitution rebuilds the Modules nested in a spec, whose construction
+/// substitutes again: without the memo, a rewrite near the leaves of a deeply nested
+/// model (GPT-2 split by head) redid the same inner substitutions once per enclosing
+/// level, growing faster than the model.
+fn substitute_cached(m: &Module, children: &[Circuit], node: &str) -> Result<Circuit> {
+    let mut key = Vec::with_capacity(33 * (children.len() + m.arg_specs.len()));
+    for c in children {
+        key.extend_from_slice(&c.hash().0);
+    }
+    for a in &m.arg_specs {
+        key.extend_from_slice(&a.symbol.hash().0);
+        key.push(
+            u8::from(a.batchable)
+                | u8::from(a.expandable) << 1
+                | u8::from(a.ban_non_symbolic_size_expand) << 2,
+        );
+    }
+    if let Some(hit) = SUBST_CACHE.with(|c| c.borrow().get(&key).cloned()) {
+        return Ok(hit);
+    }
+    let out = substitute(m, children, node)?;
+    SUBST_CACHE.with(|c| {
+        let mut c = c.borrow_mut();
+        if c.len() >= SUBST_CACHE_ENTRIES {
+            c.clear();
+        }
+        c.insert(key, out.clone());
+    });
+    Ok(out)
+}
+
 pub(crate) fn derive_module(m: &Module, children: &[Circuit], node: &str) -> Result<Derived> {
-    let substituted = substitute(m, children, node)?;
+    let substituted = substitute_cached(m, children, node)?;
     let spec = &children[0];
     let bound: crate::NodeSet<crate::NodeHash> =
         m.arg_specs.iter().map(|a| a.symbol.hash()).collect();

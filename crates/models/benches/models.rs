@@ -13,14 +13,19 @@
 //!   `<repo>/.scratch/perfdata`).
 //! * `heads`: the head detector on a 2-layer, 8-head, d_model 64 random model, 16
 //!   sequences of 64 tokens.
+//! * `paths`: matcher operations on GPT-2 small split by head (every head its own
+//!   group, `a{l}.h{h}`), bound to 4 × 128 tokens: `get` of one head, `get` of every
+//!   head's value input, and a typical path update (replace the tokens that reach one
+//!   head's value input), each on a fresh matcher (no warm caches).
 
 use std::path::PathBuf;
 use std::time::Instant;
 
 use circuit_eval::{compile, CpuBackend, EvalSettings};
+use circuit_match::{get, update, IterativeMatcher, MatchError, Matcher};
 use circuit_models::{
     detect_heads, load_model_dir, repeated_random_tokens, tokens_array, DetectOptions, HeadKind,
-    Transformer, TransformerConfig, Weights,
+    HeadSplit, Transformer, TransformerConfig, Weights,
 };
 use circuit_tensor::{read_npy, DType, Tensor};
 
@@ -105,6 +110,69 @@ fn heads() {
     println!("head detector 2x8 heads, 16 x 64 tokens: median {:.1} ms", median(times) * 1e3);
 }
 
+fn paths() {
+    let layers: usize =
+        std::env::var("PATHS_LAYERS").ok().and_then(|v| v.parse().ok()).unwrap_or(12);
+    let cfg = TransformerConfig::gpt2(layers, 12, 768, 50257, 1024);
+    let w = Weights::random(&cfg, 4, DType::F32).expect("weights");
+    let t = Instant::now();
+    let model = Transformer::with_split(cfg, w, HeadSplit::full()).expect("model");
+    let toks_t = tokens(4, 129, 50257);
+    let toks = tokens_array(&toks_t, "toks").expect("toks");
+    let loss = model.loss(&toks).expect("loss");
+    let other = tokens_array(&toks_t, "toks_other").expect("other");
+    println!(
+        "gpt2-small split by head (144 groups): build {:.0} ms",
+        t.elapsed().as_secs_f64() * 1e3
+    );
+    let time = |label: &str, f: &dyn Fn() -> usize| {
+        let mut n = 0;
+        let times: Vec<f64> = (0..7)
+            .map(|_| {
+                let t = Instant::now();
+                n = f();
+                t.elapsed().as_secs_f64()
+            })
+            .collect();
+        println!("  {label}: median {:.2} ms ({n} found)", median(times) * 1e3);
+    };
+    time("get a5.h3", &|| get(&loss, "a5.h3").expect("get").len());
+    time("get every head's value input", &|| {
+        let m = IterativeMatcher::from(Matcher::regex(r"^a\d+\.h\d+$").expect("regex"))
+            .chain("a.head.on_inp")
+            .children_matcher([3]);
+        get(&loss, m).expect("get").len()
+    });
+    let substitute = |c: &circuit_ir::Circuit, name: &str| {
+        update(c, Matcher::from(name) & Matcher::kinds([circuit_ir::Kind::Module]), |m| {
+            m.substitute().map_err(MatchError::from)
+        })
+        .expect("substitute")
+    };
+    let t = Instant::now();
+    let one = substitute(&loss, &std::env::var("PATHS_HEAD").unwrap_or_else(|_| "a5.h3".into()));
+    println!(
+        "  first (cold) substitute of the head group: {:.1} ms",
+        t.elapsed().as_secs_f64() * 1e3
+    );
+    let t = Instant::now();
+    let _ = substitute(&one, "t.call");
+    println!("  first substitute t.call: {:.1} ms", t.elapsed().as_secs_f64() * 1e3);
+    time("update: substitute the modules binding a5.h3's inputs", &|| {
+        let sub = substitute(&substitute(&loss, "a5.h3"), "t.call");
+        usize::from(sub != loss)
+    });
+    let sub = substitute(&substitute(&loss, "a5.h3"), "t.call");
+    time("update: tokens reaching a5.h3's value input", &|| {
+        let m = IterativeMatcher::from("a5.h3")
+            .chain("a.head.on_inp")
+            .children_matcher([3])
+            .chain("toks");
+        let out = update(&sub, m, |_| Ok::<_, MatchError>(other.clone())).expect("update");
+        usize::from(out != sub)
+    });
+}
+
 fn main() {
     let which: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
     let run = |name: &str| which.is_empty() || which.iter().any(|w| w == name);
@@ -116,5 +184,8 @@ fn main() {
     }
     if run("w1") {
         w1();
+    }
+    if run("paths") {
+        paths();
     }
 }
