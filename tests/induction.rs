@@ -132,3 +132,35 @@ fn previous_position_split_keeps_the_value_and_separates_the_branch() -> TestRes
     assert!(reads(&refined.circuit, &p.k.chain("mask_not_prev.a.comb_v"), &s.other)?);
     Ok(())
 }
+
+/// The REMIX debugging tip: `diff_circuits` between a scrubbed circuit and the original
+/// shows exactly the changed part.
+#[test]
+fn diff_shows_exactly_the_scrubbed_value_path() -> TestResult {
+    use circuit::text::{diff_circuits, DiffOptions};
+    let s = setup(&Options::default())?;
+    let hyps = hypotheses(&s)?;
+    let v = hyps.iter().find(|h| h.name == "embeddings -> value").ok_or("no value hypothesis")?;
+    let d = diff_circuits(
+        std::slice::from_ref(&v.circuit),
+        std::slice::from_ref(&s.loss),
+        &DiffOptions::default(),
+    );
+    assert!(d.differs);
+    let marked = |name: &str| -> Vec<char> {
+        d.text
+            .lines()
+            .filter(|l| l.contains(&format!("'{name}'")))
+            .filter_map(|l| l.chars().next())
+            .collect()
+    };
+    // The value input changed below a.head.on_inp; the query and key inputs, the labels
+    // and the candidate mask did not.
+    assert!(marked("a.head.on_inp").contains(&'~'), "{}", d.text);
+    for same in ["a.qk_input", "true_toks", "induct_candidate"] {
+        let m = marked(same);
+        assert!(!m.is_empty() && m.iter().all(|&c| c == ' '), "{same}: {m:?}\n{}", d.text);
+    }
+    assert!(marked("toks_int_var_other").contains(&'+'), "{}", d.text);
+    Ok(())
+}
