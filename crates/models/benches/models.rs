@@ -13,6 +13,11 @@
 //!   `<repo>/.scratch/perfdata`).
 //! * `heads`: the head detector on a 2-layer, 8-head, d_model 64 random model, 16
 //!   sequences of 64 tokens.
+//! * `CIRCUIT_MAX_MEMORY=<bytes>` sets the evaluator's memory budget for `w1`/`w3` (1 GB
+//!   makes the plan chunk the unembedding and log-softmax; faster and ~1/3 the memory).
+//! * `w3`: perf workload W3 (sampled scrub: layer 1 reads an independently drawn batch)
+//!   for `W3_BATCHES` (default 4) batches of 32, per-sample losses compared with PyTorch's
+//!   when `W3_TORCH` names an .npy of them (`scripts/perf/w3_torch.py` writes one).
 //! * `paths`: matcher operations on GPT-2 small split by head (every head its own
 //!   group, `a{l}.h{h}`), bound to 4 × 128 tokens: `get` of one head, `get` of every
 //!   head's value input, and a typical path update (replace the tokens that reach one
@@ -34,6 +39,12 @@ fn data_dir() -> PathBuf {
         || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.scratch/perfdata"),
         PathBuf::from,
     )
+}
+
+/// `EvalSettings` with `CIRCUIT_MAX_MEMORY` (bytes) as the memory budget when set.
+fn settings() -> EvalSettings {
+    let max_memory = std::env::var("CIRCUIT_MAX_MEMORY").ok().and_then(|v| v.parse().ok());
+    EvalSettings { max_memory, ..EvalSettings::default() }
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -74,7 +85,7 @@ fn w1() {
     let model = Transformer::new(config, weights).expect("model");
     let loss = model.loss(&tokens_array(&toks, "toks").expect("toks")).expect("loss");
     let t = Instant::now();
-    let plan = compile(&loss, &EvalSettings::default()).expect("compile");
+    let plan = compile(&loss, &settings()).expect("compile");
     let compile_s = t.elapsed().as_secs_f64();
     let backend = CpuBackend::new();
     let mut times = Vec::new();
@@ -108,6 +119,74 @@ fn heads() {
         })
         .collect();
     println!("head detector 2x8 heads, 16 x 64 tokens: median {:.1} ms", median(times) * 1e3);
+}
+
+fn w3() {
+    let root = data_dir();
+    let dir = root.join("sampled_scrub");
+    if !dir.join("dataset.npy").is_file() {
+        println!("w3: skipped ({} not found)", dir.display());
+        return;
+    }
+    let (config, weights) = load_model_dir(&root.join("attn2")).expect("load");
+    let model = Transformer::new(config, weights).expect("model");
+    let data = read_npy(&dir.join("dataset.npy")).expect("dataset").to_i64_vec();
+    let (idx_a, idx_b) = (
+        read_npy(&dir.join("idx_a.npy")).expect("idx_a").to_i64_vec(),
+        read_npy(&dir.join("idx_b.npy")).expect("idx_b").to_i64_vec(),
+    );
+    let torch = std::env::var_os("W3_TORCH")
+        .map(|p| read_npy(std::path::Path::new(&p)).expect("torch").to_f64_vec());
+    let n_batches: usize =
+        std::env::var("W3_BATCHES").ok().and_then(|v| v.parse().ok()).unwrap_or(4);
+    let rows = |idx: &[i64]| -> Tensor {
+        let v: Vec<i64> = idx
+            .iter()
+            .flat_map(|&i| data[i as usize * 301..(i as usize + 1) * 301].to_vec())
+            .collect();
+        Tensor::from_vec(&[idx.len(), 301], v).expect("rows")
+    };
+    let module = |name: &str| Matcher::from(name) & Matcher::kinds([circuit_ir::Kind::Module]);
+    let (mut times, mut max_rel) = (Vec::new(), 0.0f64);
+    for k in 0..n_batches {
+        let sl = 32 * k..32 * (k + 1);
+        let toks_a = tokens_array(&rows(&idx_a[sl.clone()]), "tok_a").expect("a");
+        let toks_b = tokens_array(&rows(&idx_b[sl.clone()]), "tok_b").expect("b");
+        let loss = model.loss(&toks_a).expect("loss");
+        let loss = update(&loss, module("t.call"), |m| m.substitute().map_err(MatchError::from))
+            .expect("sub");
+        let (input_b, _) = circuit_models::split_tokens(&toks_b).expect("split");
+        let norm_b = model
+            .bind_tokens(&model.attn_norm(1).expect("norm"), &input_b, "a1.norm_b")
+            .expect("bind");
+        // Layer 1's attention reads batch b; the residual stream carries batch a.
+        let arg = IterativeMatcher::from(module("a1")).children_matcher([1]);
+        let scrubbed = update(&loss, arg, |_| Ok::<_, MatchError>(norm_b.clone())).expect("scrub");
+        let per_sample = scrubbed.mean(&[-1]).expect("mean");
+        let t = Instant::now();
+        let plan = compile(&per_sample, &settings()).expect("compile");
+        let compiled = t.elapsed().as_secs_f64();
+        let out = plan.run(&CpuBackend::new()).expect("run");
+        times.push(t.elapsed().as_secs_f64());
+        eprintln!("  batch {k}: compile {compiled:.2} s, total {:.2} s", t.elapsed().as_secs_f64());
+        if let Some(tv) = &torch {
+            for (i, v) in out.to_f64_vec().iter().enumerate() {
+                if let Some(r) = tv.get(32 * k + i) {
+                    max_rel = max_rel.max((v - r).abs() / r.abs().max(1e-6));
+                }
+            }
+        }
+    }
+    println!(
+        "w3 sampled scrub, {n_batches} batches of 32: median {:.2} s per batch (x64 = {:.0} s){}",
+        median(times.clone()),
+        median(times) * 64.0,
+        if torch.is_some() {
+            format!(", max rel. diff vs PyTorch {max_rel:.1e}")
+        } else {
+            String::new()
+        }
+    );
 }
 
 fn paths() {
@@ -184,6 +263,9 @@ fn main() {
     }
     if run("w1") {
         w1();
+    }
+    if run("w3") {
+        w3();
     }
     if run("paths") {
         paths();
