@@ -13,7 +13,8 @@ fn circ(args: &[&str], stdin: Option<&str>, store: Option<&PathBuf>) -> Output {
     }
     let mut child = cmd.spawn().unwrap();
     if let Some(text) = stdin {
-        child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+        // A command that fails early may exit before reading stdin (broken pipe).
+        let _ = child.stdin.take().unwrap().write_all(text.as_bytes());
     } else {
         drop(child.stdin.take());
     }

@@ -235,10 +235,15 @@ impl<'a> Run<'a> {
         self.has_module.get(&node.hash()).copied().unwrap_or(true)
     }
 
-    /// The innermost binding of `sym` on the stack, with its level index.
+    /// The innermost binding of `sym` on the stack, with its level index. Within one
+    /// module a symbol bound twice takes its last argument, as substitution does.
     fn binding(stack: &Stack, sym: &Circuit) -> Option<(usize, Circuit, usize)> {
         stack.iter().enumerate().rev().find_map(|(j, l)| {
-            l.args.iter().find(|(a, _, _)| &a.symbol == sym).map(|(_, i, r)| (j, i.clone(), *r))
+            l.args
+                .iter()
+                .rev()
+                .find(|(a, _, _)| &a.symbol == sym)
+                .map(|(_, i, r)| (j, i.clone(), *r))
         })
     }
 
