@@ -164,3 +164,18 @@ fn diff_shows_exactly_the_scrubbed_value_path() -> TestResult {
     assert!(marked("toks_int_var_other").contains(&'+'), "{}", d.text);
     Ok(())
 }
+
+#[test]
+fn chosen_heads_replace_the_detected_ones() -> TestResult {
+    let opts = Options { prev_heads: Some(vec![1, 3]), ..Options::default() };
+    let s = setup(&opts)?;
+    let ids: Vec<(usize, usize)> = s.heads.previous_token.iter().map(|h| (h.0, h.1)).collect();
+    assert_eq!(ids, vec![(0, 1), (0, 3)]);
+    // The group really holds both heads: its weight slices have 2 heads.
+    let q = get(&s.loss, "a0.w.q.prev")?;
+    assert_eq!(q.first().ok_or("no a0.w.q.prev")?.shape()[0], 2);
+    let bad = Options { induction_heads: Some(vec![8]), ..Options::default() };
+    let err = setup(&bad).err().ok_or("head 1.8 accepted")?;
+    assert!(err.to_string().contains("no head 1.8"), "{err}");
+    Ok(())
+}

@@ -51,6 +51,11 @@ pub struct Options {
     pub max_memory: u64,
     /// Sequences used by the head detector.
     pub detect_sequences: usize,
+    /// Layer-0 heads to treat as the previous-token group `a0.prev` (default: what the
+    /// detector finds).
+    pub prev_heads: Option<Vec<usize>>,
+    /// Layer-1 heads to treat as the induction group `a1.ind` (default: detected).
+    pub induction_heads: Option<Vec<usize>>,
 }
 
 impl Default for Options {
@@ -61,6 +66,8 @@ impl Default for Options {
             seed: 0,
             max_memory: 1 << 30,
             detect_sequences: 8,
+            prev_heads: None,
+            induction_heads: None,
         }
     }
 }
@@ -139,7 +146,28 @@ pub fn setup(opts: &Options) -> Result<Setup> {
     let (config, weights) = load_model_dir(dir)?;
     let data = to_i64(&read_npy(&dir.join("dataset.npy"))?)?;
     let plain = Transformer::new(config.clone(), weights.clone())?;
-    let heads = find_heads(&plain, &data, opts.detect_sequences)?;
+    let mut heads = find_heads(&plain, &data, opts.detect_sequences)?;
+    // Chosen heads replace the detected ones (keeping their scores for the report).
+    let chosen =
+        |layer: usize, ids: &[usize], kind: HeadKind| -> Result<Vec<(usize, usize, f64)>> {
+            ids.iter()
+                .map(|&h| {
+                    let score = heads.table.get(kind, layer, h).ok_or_else(|| {
+                        format!(
+                            "there is no head {layer}.{h} (the model has {} heads per layer)",
+                            heads.table.n_heads
+                        )
+                    })?;
+                    Ok((layer, h, score))
+                })
+                .collect()
+        };
+    if let Some(ids) = &opts.prev_heads {
+        heads.previous_token = chosen(0, ids, HeadKind::PreviousToken)?;
+    }
+    if let Some(ids) = &opts.induction_heads {
+        heads.induction = chosen(1, ids, HeadKind::Induction)?;
+    }
     let ids = |hs: &[(usize, usize, f64)]| hs.iter().map(|h| h.1).collect::<Vec<usize>>();
     let split = HeadSplit::new()
         .split_off(1, &ids(&heads.induction), "a1.ind", "a1.not_ind")

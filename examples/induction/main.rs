@@ -37,6 +37,13 @@ struct Args {
     /// Evaluation memory budget in MiB.
     #[arg(long, default_value_t = 1024)]
     max_memory_mib: u64,
+    /// Layer-0 heads forming the previous-token group `a0.prev`, e.g. `1,3,5`
+    /// (default: the head detector's choice).
+    #[arg(long, value_delimiter = ',')]
+    prev_heads: Option<Vec<usize>>,
+    /// Layer-1 heads forming the induction group `a1.ind` (default: detected).
+    #[arg(long, value_delimiter = ',')]
+    induction_heads: Option<Vec<usize>>,
     /// Skip the HTML report.
     #[arg(long)]
     no_report: bool,
@@ -58,6 +65,8 @@ fn run(args: Args) -> experiment::Result<()> {
         samples: args.samples,
         seed: args.seed,
         max_memory: args.max_memory_mib << 20,
+        prev_heads: args.prev_heads,
+        induction_heads: args.induction_heads,
         ..experiment::Options::default()
     };
     if let Some(m) = args.model {
