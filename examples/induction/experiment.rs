@@ -439,6 +439,24 @@ pub struct Row {
     pub seconds: f64,
 }
 
+impl Row {
+    /// `loss ± SE`.
+    pub fn loss_text(&self) -> String {
+        format!("{:.4} ± {:.4}", self.mean, self.se)
+    }
+
+    /// The fraction of loss recovered of row `i` of [`run`]'s output: 100% for the
+    /// unscrubbed row (0), 0% for the baseline (2), `m% ± e%` after it, empty otherwise.
+    pub fn recovered_text(&self, i: usize) -> String {
+        match (i, self.recovered) {
+            (0, _) => "100%".to_string(),
+            (2, _) => "0%".to_string(),
+            (_, Some((m, e))) => format!("{:.1}% ± {:.1}%", 100.0 * m, 100.0 * e),
+            _ => String::new(),
+        }
+    }
+}
+
 /// The sampler every hypothesis uses: the same seed gives the same draws of both
 /// variables, so the rows are paired.
 pub fn sampler(opts: &Options) -> Sampler {
@@ -485,17 +503,11 @@ pub fn table(rows: &[Row]) -> String {
         "hypothesis", "loss ± SE", "recovered ± SE", "scrubbed"
     );
     for (i, r) in rows.iter().enumerate() {
-        let rec = match (i, r.recovered) {
-            (0, _) => "100%".to_string(),
-            (2, _) => "0%".to_string(),
-            (_, Some((m, e))) => format!("{:.1}% ± {:.1}%", 100.0 * m, 100.0 * e),
-            _ => String::new(),
-        };
         out += &format!(
             "{:<42} {:>17}  {:>17}  {}\n",
             r.name,
-            format!("{:.4} ± {:.4}", r.mean, r.se),
-            rec,
+            r.loss_text(),
+            r.recovered_text(i),
             r.scrubbed
         );
     }

@@ -48,16 +48,10 @@ pub fn write(
     ];
     let mut table_rows = Vec::new();
     for (i, r) in rows.iter().enumerate() {
-        let rec = match (i, r.recovered) {
-            (0, _) => "100%".to_string(),
-            (2, _) => "0%".to_string(),
-            (_, Some((m, e))) => format!("{:.1}% ± {:.1}%", 100.0 * m, 100.0 * e),
-            _ => String::new(),
-        };
         table_rows.push(vec![
             r.name.to_string(),
-            format!("{:.4} ± {:.4}", r.mean, r.se),
-            rec,
+            r.loss_text(),
+            r.recovered_text(i),
             r.scrubbed.to_string(),
         ]);
     }

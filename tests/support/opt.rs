@@ -3,11 +3,10 @@
 //! with every free Symbol bound to the same seeded random tensor).
 
 use circuit::eval::{evaluate_with, EvalSettings};
-use circuit::ir::kinds::ModuleArgSpec;
-use circuit::ir::{size::shape_is_symbolic, Circuit, DType};
+use circuit::ir::{Circuit, DType};
 use circuit::rewrite::pipeline::{parse_pipeline, run_pipeline};
-use circuit::tensor::Tensor;
 use circuit::text::{parse_circuits, ParseOptions, PrintOptions};
+use circuit_testkit::bind_symbols_random;
 
 /// Relative tolerance of the value check.
 const RTOL: f64 = 1e-4;
@@ -25,29 +24,10 @@ pub(crate) fn run(args: &[String], input: &str, opts: &ParseOptions) -> Result<S
     PrintOptions::default().repr(&out).map_err(|e| e.to_string())
 }
 
-/// The circuit with its free Symbols bound (by a Module) to seeded random tensors;
-/// `None` when a Symbol has a symbolic size.
-fn bind_symbols(c: &Circuit) -> Option<Circuit> {
-    let free = c.free_symbols().into_owned();
-    if free.is_empty() {
-        return Some(c.clone());
-    }
-    let mut args = Vec::new();
-    for s in free {
-        if shape_is_symbolic(s.shape()) {
-            return None;
-        }
-        let h = s.hash().0;
-        let seed = u64::from_le_bytes([h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7]]);
-        let t = Tensor::randn(s.shape(), DType::F64, seed).ok()?;
-        let a = Circuit::array(t, None).ok()?;
-        args.push((ModuleArgSpec::new(s).ok()?, a));
-    }
-    Circuit::module(c.clone(), args, None).ok()
-}
-
 fn check_value(before: &Circuit, after: &Circuit) -> Result<(), String> {
-    let (Some(b), Some(a)) = (bind_symbols(before), bind_symbols(after)) else { return Ok(()) };
+    let (Some(b), Some(a)) = (bind_symbols_random(before), bind_symbols_random(after)) else {
+        return Ok(());
+    };
     if !b.is_evaluable() {
         return Ok(());
     }

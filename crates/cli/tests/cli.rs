@@ -1,32 +1,9 @@
 //! Runs the `circ` binary: outputs, exit codes and error messages.
 #![allow(clippy::unwrap_used, missing_docs)]
 
-use std::io::Write;
-use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
+mod common;
 
-fn circ(args: &[&str], stdin: Option<&str>, store: Option<&PathBuf>) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_circ"));
-    cmd.args(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
-    if let Some(s) = store {
-        cmd.env("CIRCUIT_TENSOR_DIR", s);
-    }
-    let mut child = cmd.spawn().unwrap();
-    if let Some(text) = stdin {
-        // A command that fails early may exit before reading stdin (broken pipe).
-        let _ = child.stdin.take().unwrap().write_all(text.as_bytes());
-    } else {
-        drop(child.stdin.take());
-    }
-    child.wait_with_output().unwrap()
-}
-
-fn temp_dir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("circ-cli-test-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
+use common::{circ, temp_dir};
 
 #[test]
 fn fmt_prints_canonical_text() {

@@ -16,6 +16,7 @@
 //! Everything is deterministic in its seed: the PRNG is [`circuit_tensor::Rng`]
 //! (xoshiro256**), wrapped by [`Gen`].
 
+mod bind;
 pub mod fixtures;
 pub mod mutate;
 pub mod random;
@@ -24,6 +25,7 @@ pub mod shrink;
 pub mod strategy;
 mod tempdir;
 
+pub use bind::bind_symbols_random;
 pub use random::{random_circuit, random_circuits, GenConfig, GenStats, Generated, Generator};
 pub use rng::Gen;
 pub use tempdir::TempDir;

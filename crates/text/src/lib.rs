@@ -16,7 +16,9 @@ mod printer;
 
 pub use diff::{diff_circuits, Diff, DiffOptions};
 pub use error::{ParseError, PrintError};
-pub use format::{format_index, format_number, format_payload, format_shape_named};
+pub use format::{
+    format_index, format_number, format_payload, format_shape_named, shape_is_necessary,
+};
 pub use lexer::quote_name;
 pub use options::ParseOptions;
 pub use parser::{parse_circuit, parse_circuits};

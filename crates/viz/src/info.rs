@@ -7,21 +7,7 @@ use circuit_einsum::{optimize, EinsumSpec, PathOptions};
 use circuit_ir::kinds::{label_char, Einsum};
 use circuit_ir::size::{format_shape, shape_is_symbolic};
 use circuit_ir::{Circuit, Kind, Op};
-use circuit_text::{format_payload, format_shape_named};
-
-/// Kinds whose shape the printer shows under `shape_only_when_necessary` (the same list
-/// as `circuit_text`'s printer).
-fn shape_is_necessary(kind: Kind) -> bool {
-    matches!(
-        kind,
-        Kind::Scalar
-            | Kind::Scatter
-            | Kind::Symbol
-            | Kind::Array
-            | Kind::SetSymbolicShape
-            | Kind::Index
-    )
-}
+use circuit_text::{format_payload, format_shape_named, shape_is_necessary};
 
 /// Appends ` Kind payload` (payload omitted when empty) and trims trailing spaces.
 fn push_kind_payload(out: &mut String, c: &Circuit, bijection: bool) {

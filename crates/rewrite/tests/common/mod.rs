@@ -3,9 +3,7 @@
 #![allow(dead_code, clippy::unwrap_used)]
 
 use circuit_eval::{evaluate_with, EvalSettings};
-use circuit_ir::kinds::ModuleArgSpec;
-use circuit_ir::size::shape_is_symbolic;
-use circuit_ir::{Circuit, DType, Tensor};
+use circuit_ir::{Circuit, DType};
 use circuit_text::{parse_circuits, ParseOptions, PrintOptions};
 
 pub fn parse(text: &str) -> Vec<Circuit> {
@@ -23,21 +21,7 @@ pub fn print(c: &Circuit) -> String {
 /// `c` with free Symbols bound to seeded random float64 tensors (`None` for symbolic
 /// shapes or binding failures).
 pub fn bind(c: &Circuit) -> Option<Circuit> {
-    let free = c.free_symbols().into_owned();
-    if free.is_empty() {
-        return Some(c.clone());
-    }
-    let mut args = Vec::new();
-    for s in free {
-        if shape_is_symbolic(s.shape()) {
-            return None;
-        }
-        let h = s.hash().0;
-        let seed = u64::from_le_bytes(h[..8].try_into().ok()?);
-        let t = Tensor::randn(s.shape(), DType::F64, seed).ok()?;
-        args.push((ModuleArgSpec::new(s).ok()?, Circuit::array(t, None).ok()?));
-    }
-    Circuit::module(c.clone(), args, None).ok()
+    circuit_testkit::bind_symbols_random(c)
 }
 
 /// The value of `c` with Symbols bound, if it can be evaluated.
