@@ -91,6 +91,21 @@ pub enum Kernel {
     },
     /// Converts the input to the step's dtype.
     Cast,
+    /// `gen_index(log_softmax(alpha * einsum(a, b -> logits)), targets)` along the last
+    /// axis of `logits`, without storing the logits (inputs: `a`, `b`, the int64
+    /// targets, shaped like the output). Made by the fusion pass from a Contract, a
+    /// log_softmax and a gen_index when nothing else reads the first two; `logits` is
+    /// `a`'s free labels followed by one free label of `b` (no batch labels).
+    ContractLogSoftmaxPick {
+        /// Labels of the first operand (distinct).
+        a: Vec<Label>,
+        /// Labels of the second operand (distinct).
+        b: Vec<Label>,
+        /// Labels of the logits.
+        logits: Vec<Label>,
+        /// Factor applied to the logits.
+        alpha: f64,
+    },
 }
 
 impl Kernel {
@@ -110,6 +125,7 @@ impl Kernel {
             Kernel::Function(_) => "function",
             Kernel::Conv { .. } => "conv",
             Kernel::Cast => "cast",
+            Kernel::ContractLogSoftmaxPick { .. } => "contract_log_softmax_pick",
         }
     }
 
@@ -167,6 +183,14 @@ impl fmt::Display for Kernel {
             Kernel::Function(spec) => write!(f, "{}", spec.name()),
             Kernel::Conv { .. } => f.write_str("conv"),
             Kernel::Cast => f.write_str("cast"),
+            Kernel::ContractLogSoftmaxPick { a, b, logits, alpha: al } => write!(
+                f,
+                "gemm {},{}->{}{} +log_softmax +pick",
+                labels(a),
+                labels(b),
+                labels(logits),
+                alpha(*al)
+            ),
         }
     }
 }

@@ -19,6 +19,10 @@ pub struct EvalSettings {
     pub default_dtype: DType,
     /// Run the simplification passes of `circuit-rewrite` before planning.
     pub simplify: bool,
+    /// Fuse step patterns into single kernels after lowering (today: a next-token loss,
+    /// `gen_index(log_softmax(contraction), targets)`, becomes one pass over tiles of the
+    /// logits that never stores them; see `Kernel::ContractLogSoftmaxPick`).
+    pub fuse: bool,
 }
 
 impl Default for EvalSettings {
@@ -29,6 +33,7 @@ impl Default for EvalSettings {
             threads: None,
             default_dtype: DType::F32,
             simplify: true,
+            fuse: true,
         }
     }
 }

@@ -87,6 +87,10 @@ fn w1() {
     let t = Instant::now();
     let plan = compile(&loss, &settings()).expect("compile");
     let compile_s = t.elapsed().as_secs_f64();
+    if std::env::var_os("CIRCUIT_BENCH_EXPLAIN").is_some() {
+        let (_, times) = plan.run_timed(&CpuBackend::new()).expect("run");
+        println!("{}", plan.explain_with_times(&times));
+    }
     let backend = CpuBackend::new();
     let mut times = Vec::new();
     let mut out = None;

@@ -46,7 +46,8 @@ pub(crate) fn lower(c: &Circuit, settings: &EvalSettings, root: &str) -> Result<
     }
     let dtype = lw.dtype_of(c);
     let out = lw.value(c, dtype)?;
-    Ok(Plan::new(lw.steps, out, root.to_string()))
+    let steps = if settings.fuse { super::fuse::fuse(lw.steps, out) } else { lw.steps };
+    Ok(Plan::new(steps, out, root.to_string()))
 }
 
 /// Nodes whose values are read, starting from the root (the children of a Cumulant of

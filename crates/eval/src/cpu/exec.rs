@@ -6,7 +6,7 @@ use circuit_tensor::DType;
 
 use super::buffer::{BufElem, CpuBuffer, Strided};
 use super::index::OutOfRange;
-use super::{conv, einsum, elementwise, gemm, gf, index, rearrange, CpuBackend};
+use super::{conv, einsum, elementwise, gemm, gf, index, logsumexp, rearrange, CpuBackend};
 use crate::gather::gather_map;
 use crate::kernel::{Kernel, Step};
 use crate::{EvalError, Result};
@@ -139,6 +139,17 @@ pub(crate) fn execute(step: &Step, inputs: &mut [CpuBuffer]) -> Result<CpuBuffer
             wrap(conv::conv(x, f, stride, padding, shape), step)
         }),
         Kernel::Cast => cast(step, inputs),
+        Kernel::ContractLogSoftmaxPick { a, b, logits, alpha } => {
+            if step.dtype != DType::F32 {
+                return Err(unsupported(step, step.dtype));
+            }
+            let x = input::<f32>(step, inputs, 0)?;
+            let y = input::<f32>(step, inputs, 1)?;
+            let t = input::<i64>(step, inputs, 2)?;
+            let r = logsumexp::contract_log_softmax_pick(x, a, y, b, logits, *alpha as f32, t)
+                .map_err(|e| out_of_range(step, e))?;
+            wrap(r, step)
+        }
         Kernel::Function(spec) => function(step, spec, inputs),
     }
 }

@@ -16,10 +16,15 @@ use rayon::prelude::*;
 use super::buffer::{c_strides, Elem, Strided};
 use super::einsum::{diagonal, permute_to, reduce};
 use super::elementwise::zip_map;
+use super::sgemm::{sgemm, MatRef, MR, NR};
 use crate::kernel::Label;
 
 /// GEMM for one element type: `C = alpha * A B` (C is written, not accumulated).
 pub(crate) trait Gemm: Elem {
+    /// Whether one call parallelizes itself (`matrixmultiply`); else the caller splits
+    /// the rows into rayon tasks.
+    const SELF_THREADED: bool;
+
     /// `c[i, j] = alpha * Σ_p a[i, p] b[p, j]` with the given element strides.
     ///
     /// Callers guarantee every addressed element is inside the slices.
@@ -36,9 +41,69 @@ pub(crate) trait Gemm: Elem {
     );
 }
 
+/// `matrixmultiply`'s GEMM for `$t` (callers guarantee the strides address only
+/// elements inside the slices).
+macro_rules! mm_call {
+    ($f:path, $m:expr, $k:expr, $n:expr, $alpha:expr, $a:expr, $b:expr, $c:expr, $rsc:expr) => {{
+        let (a, b, c) = ($a, $b, $c);
+        debug_assert!(c.len() >= $m * $n);
+        // SAFETY: the callers derive offsets and strides from `Strided` views whose
+        // addressable elements are all inside their storage (checked at construction),
+        // and `c` holds `m * n` elements written with row stride `rsc` (= n) and
+        // column stride 1.
+        unsafe {
+            $f(
+                $m,
+                $k,
+                $n,
+                $alpha,
+                a.0.as_ptr().add(a.1),
+                a.2,
+                a.3,
+                b.0.as_ptr().add(b.1),
+                b.2,
+                b.3,
+                0.0,
+                c.as_mut_ptr(),
+                $rsc,
+                1,
+            );
+        }
+    }};
+}
+
+impl Gemm for f32 {
+    const SELF_THREADED: bool = false;
+
+    fn gemm(
+        m: usize,
+        k: usize,
+        n: usize,
+        alpha: Self,
+        a: (&[Self], usize, isize, isize),
+        b: (&[Self], usize, isize, isize),
+        c: &mut [Self],
+        rsc: isize,
+    ) {
+        // The packed kernel wants full 16-column panels; thin products (matrix-vector)
+        // would waste most of each tile.
+        if n >= NR / 2 && m >= 2 {
+            let am = MatRef::new(a.0, a.1, m, k, a.2, a.3);
+            let bm = MatRef::new(b.0, b.1, k, n, b.2, b.3);
+            if let (Some(am), Some(bm), Ok(ldc)) = (am, bm, usize::try_from(rsc)) {
+                sgemm(&am, &bm, alpha, c, ldc);
+                return;
+            }
+        }
+        mm_call!(matrixmultiply::sgemm, m, k, n, alpha, a, b, c, rsc);
+    }
+}
+
 macro_rules! impl_mm {
     ($t:ty, $f:path) => {
         impl Gemm for $t {
+            const SELF_THREADED: bool = true;
+
             fn gemm(
                 m: usize,
                 k: usize,
@@ -49,37 +114,16 @@ macro_rules! impl_mm {
                 c: &mut [Self],
                 rsc: isize,
             ) {
-                debug_assert!(c.len() >= m * n);
-                // SAFETY: the callers derive offsets and strides from `Strided` views
-                // whose addressable elements are all inside their storage (checked at
-                // construction), and `c` holds `m * n` elements written with row
-                // stride `rsc` (= n) and column stride 1.
-                unsafe {
-                    $f(
-                        m,
-                        k,
-                        n,
-                        alpha,
-                        a.0.as_ptr().add(a.1),
-                        a.2,
-                        a.3,
-                        b.0.as_ptr().add(b.1),
-                        b.2,
-                        b.3,
-                        0.0,
-                        c.as_mut_ptr(),
-                        rsc,
-                        1,
-                    );
-                }
+                mm_call!($f, m, k, n, alpha, a, b, c, rsc);
             }
         }
     };
 }
-impl_mm!(f32, matrixmultiply::sgemm);
 impl_mm!(f64, matrixmultiply::dgemm);
 
 impl Gemm for i64 {
+    const SELF_THREADED: bool = false;
+
     fn gemm(
         m: usize,
         k: usize,
@@ -105,19 +149,23 @@ impl Gemm for i64 {
 }
 
 /// Size and stride of each label of a distinct-labelled view.
-fn dims_of<T: Elem>(x: &Strided<T>, labels: &[Label], l: Label) -> (usize, usize) {
+pub(crate) fn dims_of<T: Elem>(x: &Strided<T>, labels: &[Label], l: Label) -> (usize, usize) {
     labels.iter().position(|&o| o == l).map_or((1, 0), |p| (x.shape[p], x.strides[p]))
 }
 
 /// Sorts a label group by stride, largest first (the memory order of the operand).
-fn by_stride<T: Elem>(x: &Strided<T>, labels: &[Label], group: &[Label]) -> Vec<Label> {
+pub(crate) fn by_stride<T: Elem>(x: &Strided<T>, labels: &[Label], group: &[Label]) -> Vec<Label> {
     let mut g = group.to_vec();
     g.sort_by_key(|&l| std::cmp::Reverse(dims_of(x, labels, l).1));
     g
 }
 
 /// The stride of `group` (in this order) as one merged dimension, if it is one.
-fn merged_stride<T: Elem>(x: &Strided<T>, labels: &[Label], group: &[Label]) -> Option<isize> {
+pub(crate) fn merged_stride<T: Elem>(
+    x: &Strided<T>,
+    labels: &[Label],
+    group: &[Label],
+) -> Option<isize> {
     let dims: Vec<(usize, usize)> =
         group.iter().map(|&l| dims_of(x, labels, l)).filter(|d| d.0 != 1).collect();
     for w in dims.windows(2) {
@@ -128,27 +176,37 @@ fn merged_stride<T: Elem>(x: &Strided<T>, labels: &[Label], group: &[Label]) -> 
     Some(dims.last().map_or(1, |d| d.1) as isize)
 }
 
-fn product<T: Elem>(x: &Strided<T>, labels: &[Label], group: &[Label]) -> usize {
+pub(crate) fn product<T: Elem>(x: &Strided<T>, labels: &[Label], group: &[Label]) -> usize {
     group.iter().map(|&l| dims_of(x, labels, l).0).product()
 }
 
 /// A contiguous copy of `x` laid out in `order`.
-fn relayout<T: Elem>(x: &Strided<T>, labels: &[Label], order: &[Label]) -> Option<Strided<T>> {
+pub(crate) fn relayout<T: Elem>(
+    x: &Strided<T>,
+    labels: &[Label],
+    order: &[Label],
+) -> Option<Strided<T>> {
     let p = permute_to(x, labels, order)?;
     Some(Strided::from_vec(&p.shape, p.to_vec()))
 }
 
 /// How to parallelize `n_batch` GEMMs of `m x k x n`: `None` runs them one after the
 /// other (each is big enough for `matrixmultiply`'s own threads, or all are too small
-/// to be worth splitting); `Some(mb)` runs blocks of `mb` rows as rayon tasks, with `mb`
-/// small enough that `matrixmultiply` keeps each block on one thread (it threads a GEMM
-/// once `m*k + k*n` reaches 2^15), so the two thread pools never compete.
-fn gemm_split(n_batch: usize, m: usize, k: usize, n: usize) -> Option<usize> {
+/// to be worth splitting); `Some(mb)` runs blocks of `mb` rows as rayon tasks. For a
+/// self-threaded GEMM, `mb` is small enough that `matrixmultiply` keeps each block on
+/// one thread (it threads a GEMM once `m*k + k*n` reaches 2^15), so the two thread
+/// pools never compete; otherwise the blocks give every thread about two tasks.
+fn gemm_split<T: Gemm>(n_batch: usize, m: usize, k: usize, n: usize) -> Option<usize> {
     const MM_THREAD_MIN: usize = 1 << 15;
     let flops_each = 2 * m * k * n;
     let total = flops_each.saturating_mul(n_batch);
-    if total < (1 << 20) || rayon::current_num_threads() <= 1 {
+    let threads = rayon::current_num_threads();
+    if total < (1 << 20) || threads <= 1 {
         return None;
+    }
+    if !T::SELF_THREADED {
+        let blocks_per_batch = (2 * threads).div_ceil(n_batch).min(m.div_ceil(MR)).max(1);
+        return Some((m.div_ceil(blocks_per_batch).div_ceil(MR) * MR).min(m.max(1)));
     }
     let threaded_alone = m * k + k * n >= MM_THREAD_MIN;
     if n_batch == 1 && threaded_alone {
@@ -375,7 +433,7 @@ fn contract_ordered<T: Gemm>(
             let rows = chunk.len() / n;
             T::gemm(rows, k, n, alpha, (ad, oa, rsa, csa), (bd, ob, rsb, csb), chunk, n as isize);
         };
-        match gemm_split(n_batch, m, k, n) {
+        match gemm_split::<T>(n_batch, m, k, n) {
             None => c.chunks_mut(m * n).enumerate().for_each(|(bi, chunk)| run(bi, 0, chunk)),
             Some(mb) => c.par_chunks_mut(m * n).enumerate().for_each(|(bi, chunk)| {
                 chunk
@@ -403,7 +461,10 @@ mod tests {
             (4, 320, 320, 64),
             (1, 0, 0, 0),
         ] {
-            if let Some(mb) = gemm_split(nb, m, k, n) {
+            for mb in [gemm_split::<f64>(nb, m, k, n), gemm_split::<f32>(nb, m, k, n)]
+                .into_iter()
+                .flatten()
+            {
                 assert!(mb >= 1 && mb <= m.max(1), "{nb} {m} {k} {n}: {mb}");
             }
         }

@@ -46,11 +46,18 @@ pub(crate) trait Float:
     fn powf(self, e: Self) -> Self;
     #[allow(missing_docs)]
     fn is_nan(self) -> bool;
+    /// `Σ exp(row[i] - max)`, optionally storing the terms in place (see [`sum_exp`]).
+    fn sum_exp_row(row: &mut [Self], max: Self, store: bool) -> f64 {
+        sum_exp(row, max, store)
+    }
 }
 
 macro_rules! impl_float {
-    ($t:ty, $erf:path, $exp:path) => {
+    ($t:ty, $erf:path, $exp:path $(, $sum_exp:path)?) => {
         impl Float for $t {
+            $(fn sum_exp_row(row: &mut [Self], max: Self, store: bool) -> f64 {
+                $sum_exp(row, max, store)
+            })?
             fn exp(self) -> Self {
                 $exp(self)
             }
@@ -87,7 +94,7 @@ macro_rules! impl_float {
         }
     };
 }
-impl_float!(f32, libm::erff, super::math::exp_f32);
+impl_float!(f32, libm::erff, super::math::exp_f32, sum_exp_f32);
 impl_float!(f64, libm::erf, f64::exp);
 
 /// Applies an elementwise simple function (not softmax/log_softmax/min/max/
@@ -225,6 +232,51 @@ fn row_max<T: Float>(row: &[T]) -> T {
     max
 }
 
+/// [`sum_exp`] for float32, eight lanes at a time with AVX2 when the CPU has it (the
+/// portable loop compiles to SSE2 with a scalar step per element).
+fn sum_exp_f32(row: &mut [f32], max: f32, store: bool) -> f64 {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+        // SAFETY: AVX2 and FMA are present (checked just above).
+        return unsafe { sum_exp_f32_avx2(row, max, store) };
+    }
+    sum_exp(row, max, store)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn sum_exp_f32_avx2(row: &mut [f32], max: f32, store: bool) -> f64 {
+    use std::arch::x86_64::*;
+    let m = _mm256_set1_ps(max);
+    let mut total = 0.0f64;
+    for block in row.chunks_mut(1024) {
+        let mut chunks = block.chunks_exact_mut(8);
+        let mut acc = _mm256_setzero_ps();
+        for c in &mut chunks {
+            // SAFETY: `c` holds exactly 8 floats; AVX2/FMA are the caller's guarantee.
+            unsafe {
+                let e = super::math::exp8_avx2(_mm256_sub_ps(_mm256_loadu_ps(c.as_ptr()), m));
+                if store {
+                    _mm256_storeu_ps(c.as_mut_ptr(), e);
+                }
+                acc = _mm256_add_ps(acc, e);
+            }
+        }
+        let mut lanes = [0.0f32; 8];
+        // SAFETY: `lanes` holds 8 floats.
+        unsafe { _mm256_storeu_ps(lanes.as_mut_ptr(), acc) };
+        total += lanes.iter().map(|&v| f64::from(v)).sum::<f64>();
+        for v in chunks.into_remainder() {
+            let e = super::math::exp_f32(*v - max);
+            if store {
+                *v = e;
+            }
+            total += f64::from(e);
+        }
+    }
+    total
+}
+
 /// `Σ exp(row[i] - max)`, optionally storing the terms in place.
 fn sum_exp<T: Float>(row: &mut [T], max: T, store: bool) -> f64 {
     let mut lanes = [T::c(0.0); LANES];
@@ -262,7 +314,7 @@ fn softmax_row<T: Float>(row: &mut [T], log: bool) {
         // all -inf: fall back to the plain formula, which yields NaN like torch.
         max = T::c(0.0);
     }
-    let sum = sum_exp(row, max, !log);
+    let sum = T::sum_exp_row(row, max, !log);
     if log {
         let lse = max + T::c(sum.ln());
         row.iter_mut().for_each(|v| *v = *v - lse);
@@ -314,4 +366,35 @@ pub(crate) fn multinomial<T: Float>(
         out.extend(drawn);
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn float32_softmax_rows_match_float64() {
+        for n in [1usize, 7, 8, 37, 300, 2100] {
+            let row: Vec<f32> = (0..n).map(|i| ((i * 7919 % 1000) as f32 / 50.0) - 10.0).collect();
+            let mx = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+            let want: f64 = row.iter().map(|&v| (f64::from(v) - f64::from(mx)).exp()).sum();
+            for store in [false, true] {
+                let mut r = row.clone();
+                let got = f32::sum_exp_row(&mut r, mx, store);
+                assert!((got - want).abs() < 1e-6 * want, "n {n}: {got} vs {want}");
+                for (i, (&a, &b)) in r.iter().zip(&row).enumerate() {
+                    let e = (f64::from(b) - f64::from(mx)).exp();
+                    let expect = if store { e } else { f64::from(b) };
+                    // The float32 difference `v - max` rounds before the exp (≈1e-6 relative).
+                    assert!((f64::from(a) - expect).abs() <= 2e-6 * expect.abs() + 1e-30, "{i}");
+                }
+            }
+            let mut soft = row.clone();
+            softmax_row(&mut soft, true);
+            for (&a, &b) in soft.iter().zip(&row) {
+                let exact = f64::from(b) - f64::from(mx) - want.ln();
+                assert!((f64::from(a) - exact).abs() < 1e-5, "log_softmax {a} vs {exact}");
+            }
+        }
+    }
 }

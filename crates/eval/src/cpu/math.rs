@@ -35,6 +35,40 @@ pub(crate) fn exp_f32(x: f32) -> f32 {
     }
 }
 
+/// Eight lanes of [`exp_f32`] (same algorithm and results up to the rounding of the
+/// final product) with AVX2 and FMA.
+///
+/// # Safety
+/// The CPU must support AVX2 and FMA.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+pub(crate) unsafe fn exp8_avx2(x: std::arch::x86_64::__m256) -> std::arch::x86_64::__m256 {
+    use std::arch::x86_64::*;
+    // `max_ps`/`min_ps` return their second operand when either is NaN: keep NaN.
+    let xc = _mm256_min_ps(_mm256_set1_ps(88.72), _mm256_max_ps(_mm256_set1_ps(-87.3), x));
+    let n = _mm256_round_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(_mm256_mul_ps(
+        xc,
+        _mm256_set1_ps(std::f32::consts::LOG2_E),
+    ));
+    let r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693_359_4), xc);
+    let r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.121_944_4e-4), r);
+    let mut p = _mm256_set1_ps(1.987_569_1e-4);
+    for c in [1.398_199_9e-3, 8.333_452e-3, 4.166_579_6e-2, 1.666_666_5e-1, 0.5] {
+        p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(c));
+    }
+    let e = _mm256_add_ps(_mm256_fmadd_ps(p, _mm256_mul_ps(r, r), r), _mm256_set1_ps(1.0));
+    let ni = _mm256_min_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127));
+    let ni = _mm256_max_epi32(ni, _mm256_set1_epi32(-126));
+    let pow2 =
+        _mm256_castsi256_ps(_mm256_slli_epi32::<23>(_mm256_add_epi32(ni, _mm256_set1_epi32(127))));
+    let v = _mm256_mul_ps(e, pow2);
+    // Below the range: 0 (NaN compares false and stays NaN through the arithmetic).
+    let under = _mm256_cmp_ps::<_CMP_LT_OQ>(x, _mm256_set1_ps(-87.3));
+    let v = _mm256_andnot_ps(under, v);
+    let over = _mm256_cmp_ps::<_CMP_GT_OQ>(x, _mm256_set1_ps(88.72));
+    _mm256_blendv_ps(v, _mm256_set1_ps(f32::INFINITY), over)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -53,5 +87,37 @@ mod tests {
         assert_eq!(exp_f32(1e4), f32::INFINITY);
         assert!(exp_f32(f32::NAN).is_nan());
         assert_eq!(exp_f32(0.0), 1.0);
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn simd_exp_matches_the_scalar_one() {
+        use std::arch::x86_64::*;
+        if !(is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma")) {
+            eprintln!("SKIPPED: no AVX2/FMA on this CPU");
+            return;
+        }
+        let xs: Vec<f32> = (-9000..9000)
+            .map(|i| i as f32 * 0.0101)
+            .chain([-1e4, 1e4, -87.2, -87.4, 88.7, 88.8, 0.0, f32::NEG_INFINITY, f32::INFINITY])
+            .collect();
+        for chunk in xs.chunks(8) {
+            let mut x = [0.0f32; 8];
+            x[..chunk.len()].copy_from_slice(chunk);
+            let mut y = [0.0f32; 8];
+            // SAFETY: AVX2 and FMA were detected above; the arrays hold 8 floats.
+            unsafe { _mm256_storeu_ps(y.as_mut_ptr(), exp8_avx2(_mm256_loadu_ps(x.as_ptr()))) };
+            for (a, b) in x.iter().zip(&y) {
+                let want = exp_f32(*a);
+                assert!(
+                    (want - b).abs() <= 2e-7 * want.abs() || (want == *b),
+                    "exp({a}) = {b}, scalar {want}"
+                );
+            }
+        }
+        let mut y = [0.0f32; 8];
+        // SAFETY: as above.
+        unsafe { _mm256_storeu_ps(y.as_mut_ptr(), exp8_avx2(_mm256_set1_ps(f32::NAN))) };
+        assert!(y[0].is_nan());
     }
 }

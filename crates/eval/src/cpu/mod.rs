@@ -10,9 +10,11 @@ mod gemm;
 mod gf;
 mod index;
 pub(crate) mod iter;
+mod logsumexp;
 mod math;
 mod pool;
 mod rearrange;
+mod sgemm;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
