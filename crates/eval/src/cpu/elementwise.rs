@@ -26,11 +26,38 @@ pub(crate) fn run_rows<const N: usize, T: Elem, U: Elem>(
     let datas: [&[T]; N] = std::array::from_fn(|k| inputs[k].data());
     let offs: [usize; N] = std::array::from_fn(|k| inputs[k].offset);
     let contiguous = inner.iter().all(|&s| s == 1);
+    // Rows where some inputs are constant (stride 0, a broadcast) and the rest
+    // contiguous: the constants are spread into row buffers so the loop stays a plain
+    // slice loop the compiler vectorizes.
+    let spread = !contiguous && inner.iter().all(|&s| s <= 1);
     let do_rows = |chunk: &mut [U], start: usize| {
         let end = start + chunk.len() / n;
+        let mut rows: [Vec<T>; N] = std::array::from_fn(|k| {
+            if spread && inner[k] == 0 {
+                vec![T::zero(); n]
+            } else {
+                Vec::new()
+            }
+        });
         layout.for_rows(start, end, |row, base| {
             let o = &mut chunk[(row - start) * n..(row - start + 1) * n];
-            if contiguous {
+            if spread {
+                for (k, r) in rows.iter_mut().enumerate() {
+                    if inner[k] == 0 {
+                        r.fill(datas[k][offs[k] + base[k]]);
+                    }
+                }
+                let srcs: [&[T]; N] = std::array::from_fn(|k| {
+                    if inner[k] == 0 {
+                        &rows[k][..]
+                    } else {
+                        &datas[k][offs[k] + base[k]..offs[k] + base[k] + n]
+                    }
+                });
+                for (i, oi) in o.iter_mut().enumerate() {
+                    g(oi, std::array::from_fn(|k| srcs[k][i]));
+                }
+            } else if contiguous {
                 let srcs: [&[T]; N] =
                     std::array::from_fn(|k| &datas[k][offs[k] + base[k]..offs[k] + base[k] + n]);
                 for (i, oi) in o.iter_mut().enumerate() {

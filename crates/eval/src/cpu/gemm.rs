@@ -2,21 +2,22 @@
 //!
 //! `alpha * einsum(a, b -> out)`: diagonals of repeated labels are views; labels only
 //! one operand has (and the output lacks) are summed out of it first; the rest are
-//! batch (a, b, out), M (a, out), N (b, out) and K (a, b) labels. The M, K and N groups
-//! are ordered by the operands' strides so that each group is one strided matrix
-//! dimension of the operand as it lies in memory (transposed layouts included —
-//! `matrixmultiply` takes arbitrary row and column strides); only an operand whose group
-//! cannot be expressed that way is copied. The result is written as
-//! `[batch.., M.., N..]` in C order and returned as a permuted view in `out` order, so
-//! no output copy is made either. Batches of small GEMMs run in parallel on rayon; large
-//! GEMMs use `matrixmultiply`'s own threads.
+//! batch (a, b, out), M (a, out), N (b, out) and K (a, b) labels. Float32 goes to the
+//! packed GEMM (`contract_f32.rs`), which reads any layout. Otherwise (float64, int64,
+//! and float32 products too thin for packed tiles) the M, K and N groups are ordered by
+//! the operands' strides so that each group is one strided matrix dimension of the
+//! operand as it lies in memory (transposed layouts included — `matrixmultiply` takes
+//! arbitrary row and column strides); only an operand whose group cannot be expressed
+//! that way is copied. The result is written as `[batch.., M.., N..]` in C order and
+//! returned as a permuted view in `out` order. Batches of small GEMMs run in parallel
+//! on rayon; large GEMMs use `matrixmultiply`'s own threads.
 
 use rayon::prelude::*;
 
 use super::buffer::{c_strides, Elem, Strided};
 use super::einsum::{diagonal, permute_to, reduce};
 use super::elementwise::zip_map;
-use super::sgemm::{sgemm, MatRef, MR, NR};
+use super::sgemm::MR;
 use crate::kernel::Label;
 
 /// GEMM for one element type: `C = alpha * A B` (C is written, not accumulated).
@@ -39,6 +40,20 @@ pub(crate) trait Gemm: Elem {
         c: &mut [Self],
         rsc: isize,
     );
+
+    /// `alpha * einsum(a, b -> out)`; `None` when labels and shapes disagree. The
+    /// general path (operands copied into GEMM order when their layout needs it) unless
+    /// the type has a better one.
+    fn contract(
+        a: &Strided<Self>,
+        la: &[Label],
+        b: &Strided<Self>,
+        lb: &[Label],
+        out: &[Label],
+        alpha: Self,
+    ) -> Option<Strided<Self>> {
+        contract_general(a, la, b, lb, out, alpha)
+    }
 }
 
 /// `matrixmultiply`'s GEMM for `$t` (callers guarantee the strides address only
@@ -73,7 +88,7 @@ macro_rules! mm_call {
 }
 
 impl Gemm for f32 {
-    const SELF_THREADED: bool = false;
+    const SELF_THREADED: bool = true;
 
     fn gemm(
         m: usize,
@@ -85,17 +100,28 @@ impl Gemm for f32 {
         c: &mut [Self],
         rsc: isize,
     ) {
-        // The packed kernel wants full 16-column panels; thin products (matrix-vector)
-        // would waste most of each tile.
-        if n >= NR / 2 && m >= 2 {
-            let am = MatRef::new(a.0, a.1, m, k, a.2, a.3);
-            let bm = MatRef::new(b.0, b.1, k, n, b.2, b.3);
-            if let (Some(am), Some(bm), Ok(ldc)) = (am, bm, usize::try_from(rsc)) {
-                sgemm(&am, &bm, alpha, c, ldc);
-                return;
+        // Only thin products get here (`contract` below takes the packed GEMM for the
+        // rest), where matrixmultiply's small kernels waste less.
+        mm_call!(matrixmultiply::sgemm, m, k, n, alpha, a, b, c, rsc);
+    }
+
+    fn contract(
+        a: &Strided<f32>,
+        la: &[Label],
+        b: &Strided<f32>,
+        lb: &[Label],
+        out: &[Label],
+        alpha: f32,
+    ) -> Option<Strided<f32>> {
+        let (a2, la2) = simplify_operand(a, la, lb, out)?;
+        let (b2, lb2) = simplify_operand(b, lb, la, out)?;
+        if la2.iter().any(|l| lb2.contains(l) && !out.contains(l)) {
+            if let Some(r) = super::contract_f32::contract_packed(&a2, &la2, &b2, &lb2, out, alpha)
+            {
+                return Some(r);
             }
         }
-        mm_call!(matrixmultiply::sgemm, m, k, n, alpha, a, b, c, rsc);
+        contract_general(&a2, &la2, &b2, &lb2, out, alpha)
     }
 }
 
@@ -366,6 +392,18 @@ pub(crate) fn product_in_place<T: Elem>(
 
 /// `alpha * a · b` contracted over the labels missing from `out`.
 pub(crate) fn contract<T: Gemm>(
+    a: &Strided<T>,
+    la: &[Label],
+    b: &Strided<T>,
+    lb: &[Label],
+    out: &[Label],
+    alpha: T,
+) -> Option<Strided<T>> {
+    T::contract(a, la, b, lb, out, alpha)
+}
+
+/// [`contract`] with operands copied into GEMM order when their layout needs it.
+fn contract_general<T: Gemm>(
     a: &Strided<T>,
     la: &[Label],
     b: &Strided<T>,

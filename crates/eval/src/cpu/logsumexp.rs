@@ -151,7 +151,7 @@ fn rows_block(
     let count = rows.len();
     let mk = MicroKernel::detect();
     let mut pa = Aligned::zeroed(count.div_ceil(MR) * MR * k);
-    pack_a(a, rows, alpha, pa.as_mut_slice());
+    pack_a(a, rows, 0..k, alpha, pa.as_mut_slice());
     let mut pb = Aligned::zeroed(NC.min(n.div_ceil(NR) * NR) * k);
     let mut st = RowState {
         max: vec![f32::NEG_INFINITY; count],
@@ -162,7 +162,7 @@ fn rows_block(
     for jc in (0..n).step_by(NC) {
         let nc = NC.min(n - jc);
         let pb = &mut pb.as_mut_slice()[..nc.div_ceil(NR) * NR * k];
-        pack_b(b, jc..jc + nc, pb);
+        pack_b(b, 0..k, jc..jc + nc, pb);
         for ic in (0..count).step_by(MC) {
             let mc = MC.min(count - ic);
             for (jr, bp) in pb.chunks_exact(NR * k).enumerate() {

@@ -1,7 +1,9 @@
-//! [`CpuBackend`]: runs plans on the CPU with strided tensors (`buffer`), GEMMs from
-//! `matrixmultiply` (`gemm`) and rayon-parallel elementwise and row kernels.
+//! [`CpuBackend`]: runs plans on the CPU with strided tensors (`buffer`), contractions on
+//! our packed float32 GEMM (`sgemm`, `contract_f32`) or `matrixmultiply` (`gemm`), and
+//! rayon-parallel elementwise and row kernels.
 
 pub(crate) mod buffer;
+mod contract_f32;
 mod conv;
 mod einsum;
 mod elementwise;
@@ -15,6 +17,7 @@ mod math;
 mod pool;
 mod rearrange;
 mod sgemm;
+mod sgemm_kernel;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
