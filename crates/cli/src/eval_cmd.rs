@@ -3,12 +3,13 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use circuit_eval::{compile, CpuBackend, EvalSettings};
+use circuit_eval::{compile, EvalSettings};
 use circuit_ir::{Circuit, DType};
 use circuit_tensor::Tensor;
 use clap::Args;
 
 use crate::commands::parse_file;
+use crate::device::Runner;
 use crate::{Failure, Outcome};
 
 /// Options shared by the evaluating commands.
@@ -26,6 +27,9 @@ pub(crate) struct EvalOptions {
     /// Dtype of nodes the circuit leaves open (only Scalars below): f32 or f64.
     #[arg(long, default_value = "f32")]
     dtype: String,
+    /// Where to run: cpu, or cuda / cuda:N for an NVIDIA GPU.
+    #[arg(long, default_value = "cpu")]
+    device: String,
 }
 
 impl EvalOptions {
@@ -44,6 +48,11 @@ impl EvalOptions {
             default_dtype,
             ..EvalSettings::default()
         })
+    }
+
+    /// The backend `--device` names.
+    pub(crate) fn runner(&self) -> Result<Runner, Failure> {
+        Runner::new(&self.device, self.threads)
     }
 }
 
@@ -128,15 +137,14 @@ fn summary(name: &str, t: &Tensor) -> String {
 pub(crate) fn run_plan(
     c: &Circuit,
     settings: &EvalSettings,
+    runner: &Runner,
     explain: bool,
 ) -> Result<Tensor, Failure> {
     let plan = compile(c, settings).map_err(|e| Failure::check(e.to_string()))?;
     if explain {
         println!("{}", plan.explain());
     }
-    let backend =
-        CpuBackend::with_threads(settings.threads).map_err(|e| Failure::check(e.to_string()))?;
-    plan.run(&backend).map_err(|e| Failure::check(e.to_string()))
+    runner.run(&plan)
 }
 
 pub(crate) fn eval(a: &EvalArgs) -> Result<Outcome, Failure> {
@@ -148,8 +156,9 @@ pub(crate) fn eval(a: &EvalArgs) -> Result<Outcome, Failure> {
             targets.len()
         )));
     }
+    let runner = a.opts.runner()?;
     for (name, c) in &targets {
-        let t = run_plan(c, &settings, a.explain)?;
+        let t = run_plan(c, &settings, &runner, a.explain)?;
         if let Some(out) = &a.out {
             circuit_tensor::write_npy(out, &t).map_err(|e| Failure::check(e.to_string()))?;
         } else if let Some(dir) = &a.out_dir {
@@ -177,19 +186,27 @@ pub(crate) fn bench(a: &BenchArgs) -> Result<Outcome, Failure> {
     let t0 = Instant::now();
     let plan = compile(root, &settings).map_err(|e| Failure::check(e.to_string()))?;
     let compile_s = t0.elapsed().as_secs_f64();
-    let backend =
-        CpuBackend::with_threads(settings.threads).map_err(|e| Failure::check(e.to_string()))?;
-    plan.run(&backend).map_err(|e| Failure::check(e.to_string()))?;
+    let runner = a.opts.runner()?;
+    // The warm-up run uploads constants and (on a GPU) compiles the kernels.
+    runner.run(&plan)?;
+    runner.reset_peak();
     let mut times = Vec::with_capacity(a.repeat.max(1));
+    let mut device_ms = Vec::new();
     for _ in 0..a.repeat.max(1) {
-        let t = Instant::now();
-        plan.run(&backend).map_err(|e| Failure::check(e.to_string()))?;
-        times.push(t.elapsed().as_secs_f64());
+        let (wall, ms) = runner.timed(&plan)?;
+        times.push(wall);
+        device_ms.extend(ms);
     }
     times.sort_by(f64::total_cmp);
+    device_ms.sort_by(f64::total_cmp);
     let median = times[times.len() / 2];
     let flops = plan.total_flops() as f64;
+    // Bytes every step writes (views write nothing) plus the constants it reads once.
+    let bytes: f64 =
+        plan.steps().iter().filter(|s| !s.kernel.is_view()).map(|s| s.bytes() as f64).sum::<f64>()
+            + plan.constant_bytes() as f64;
     println!("file:        {}", a.file.display());
+    println!("device:      {}", runner.describe());
     println!("compile:     {:.3} ms", compile_s * 1e3);
     println!(
         "median:      {:.3} ms over {} runs (min {:.3} ms)",
@@ -197,11 +214,29 @@ pub(crate) fn bench(a: &BenchArgs) -> Result<Outcome, Failure> {
         times.len(),
         times[0] * 1e3
     );
-    println!("throughput:  {:.2} GFLOP/s ({:.3} GFLOP per run)", flops / median / 1e9, flops / 1e9);
+    let secs = match device_ms.get(device_ms.len() / 2) {
+        Some(&ms) => {
+            println!(
+                "device time: {ms:.3} ms median (CUDA events; min {:.3} ms)",
+                device_ms.first().copied().unwrap_or(ms)
+            );
+            ms * 1e-3
+        }
+        None => median,
+    };
+    println!("throughput:  {:.2} GFLOP/s ({:.3} GFLOP per run)", flops / secs / 1e9, flops / 1e9);
+    println!(
+        "bandwidth:   {:.2} GB/s (outputs written + constants read, {:.1} MB per run)",
+        bytes / secs / 1e9,
+        bytes / 1e6
+    );
     println!(
         "peak memory: {:.1} MB predicted (constants {:.1} MB)",
         plan.peak_memory() as f64 / 1e6,
         plan.constant_bytes() as f64 / 1e6
     );
+    if let Some(peak) = runner.peak_device_memory() {
+        println!("device peak: {:.1} MB allocated by the backend", peak as f64 / 1e6);
+    }
     Ok(Outcome::Ok)
 }

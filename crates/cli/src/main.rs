@@ -4,6 +4,7 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod commands;
+mod device;
 mod eval_cmd;
 mod opt_cmd;
 mod sample_cmd;

@@ -57,7 +57,7 @@ pub(crate) fn sample(a: &SampleArgs) -> Result<Outcome, Failure> {
     };
     let sampled =
         sampler(a.samples, a.seed).sample(root).map_err(|e| Failure::check(e.to_string()))?;
-    let t = run_plan(&sampled, &a.opts.settings()?, false)?;
+    let t = run_plan(&sampled, &a.opts.settings()?, &a.opts.runner()?, false)?;
     match &a.out {
         Some(out) => {
             circuit_tensor::write_npy(out, &t).map_err(|e| Failure::check(e.to_string()))?
@@ -80,6 +80,7 @@ pub(crate) fn estimate(a: &EstimateArgs) -> Result<Outcome, Failure> {
     let (_, roots) = parse_file(&a.file)?;
     let settings = a.opts.settings()?;
     let s = sampler(a.samples, a.seed);
+    let runner = a.opts.runner()?;
     let mut any = false;
     for (i, root) in roots.iter().enumerate() {
         if root.kind() != Kind::Cumulant {
@@ -87,8 +88,8 @@ pub(crate) fn estimate(a: &EstimateArgs) -> Result<Outcome, Failure> {
         }
         any = true;
         let (est, err) = s.estimate_with_error(root).map_err(|e| Failure::check(e.to_string()))?;
-        let mean = run_plan(&est, &settings, false)?.to_f64_vec();
-        let se = run_plan(&err, &settings, false)?.to_f64_vec();
+        let mean = run_plan(&est, &settings, &runner, false)?.to_f64_vec();
+        let se = run_plan(&err, &settings, &runner, false)?.to_f64_vec();
         let name = root.name().map_or_else(|| format!("root{i}"), str::to_string);
         let cells: Vec<String> =
             mean.iter().zip(&se).map(|(m, e)| format!("{m:.6} ± {e:.6}")).collect();

@@ -87,6 +87,16 @@ pub enum EvalError {
         /// What is wrong.
         msg: String,
     },
+    /// A device failure while running a step (driver, library or launch error).
+    #[error("{node}: {backend} backend: {msg}")]
+    Backend {
+        /// The node.
+        node: String,
+        /// The backend (`cuda`, ...).
+        backend: &'static str,
+        /// What the device reported.
+        msg: String,
+    },
     /// An internal inconsistency (a bug in the evaluator); never expected.
     #[error("internal error at {node}: {msg}")]
     Internal {

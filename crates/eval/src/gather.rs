@@ -5,22 +5,19 @@
 use circuit_ir::kinds::GfSpec;
 
 /// For each output dim: the x dim and/or index dim it walks.
-pub(crate) type GatherMap = Vec<(Option<usize>, Option<usize>)>;
+pub type GatherMap = Vec<(Option<usize>, Option<usize>)>;
 
 /// Resolves a possibly negative dim against a rank.
-pub(crate) fn normalize_dim(dim: i64, rank: usize) -> Option<usize> {
+pub fn normalize_dim(dim: i64, rank: usize) -> Option<usize> {
     let r = rank as i64;
     let d = if dim < 0 { dim + r } else { dim };
     (0..r).contains(&d).then_some(d as usize)
 }
 
 /// The indexed x dim and the output→(x dim, index dim) map of `gen_index` /
-/// `explicit_index` (see the shape rules in `circuit_ir::kinds::GfSpec`).
-pub(crate) fn gather_map(
-    spec: &GfSpec,
-    x_rank: usize,
-    idx_rank: usize,
-) -> Option<(usize, GatherMap)> {
+/// `explicit_index` (see the shape rules in `circuit_ir::kinds::GfSpec`); `None` when
+/// the ranks do not fit the spec. Public for other backends.
+pub fn gather_map(spec: &GfSpec, x_rank: usize, idx_rank: usize) -> Option<(usize, GatherMap)> {
     let skip = |j: usize, dim: usize| if j < dim { j } else { j + 1 };
     match spec {
         GfSpec::GenIndex { index_dim, batch_x, batch_index, .. } => {

@@ -27,7 +27,7 @@ mod batch;
 mod compile;
 pub mod cpu;
 mod error;
-mod gather;
+pub mod gather;
 mod kernel;
 mod plan;
 pub mod reference;
