@@ -46,6 +46,16 @@ fn expect_children(kind: Kind, node: &str, children: &[Circuit], n: usize) -> Re
     }
 }
 
+/// Whether [`normalize`] may change the payload (most payloads pass through unchanged;
+/// checking first saves moving them).
+pub(crate) fn needs_normalize(op: &Op) -> bool {
+    match op {
+        Op::Scalar(s) => s.value.is_nan(),
+        Op::Rearrange(_) | Op::Index(_) | Op::Scatter(_) => true,
+        _ => false,
+    }
+}
+
 /// Canonicalises payloads that depend on the children (index padding, scatter bounds).
 pub(crate) fn normalize(op: Op, children: &[Circuit], name: Option<&str>) -> Result<Op> {
     let op = match op {
@@ -86,9 +96,14 @@ fn with_node(e: IrError, node: &str) -> IrError {
 
 /// NumPy broadcasting, right-aligned; a 1 broadcasts to any non-zero size.
 pub(crate) fn broadcast_shapes(shapes: &[&Shape]) -> Option<Shape> {
-    let rank = shapes.iter().map(|s| s.len()).max().unwrap_or(0);
+    broadcast_iter(shapes.iter().copied())
+}
+
+/// [`broadcast_shapes`] over any sequence of shapes (no collected list of them).
+fn broadcast_iter<'s>(shapes: impl Iterator<Item = &'s Shape> + Clone) -> Option<Shape> {
+    let rank = shapes.clone().map(|s| s.len()).max().unwrap_or(0);
     let mut out: Shape = smallvec::smallvec![1; rank];
-    let mut set = vec![false; rank];
+    let mut set: smallvec::SmallVec<[bool; 8]> = smallvec::smallvec![false; rank];
     for s in shapes {
         let offset = rank - s.len();
         for (i, &d) in s.iter().enumerate() {
@@ -139,57 +154,82 @@ fn identity_map(children: &[Circuit]) -> Vec<Vec<Option<usize>>> {
     children.iter().map(|c| (0..c.rank()).map(Some).collect()).collect()
 }
 
-/// Shape, dtype and child-axis map for one kind.
-struct KindFacts<'a> {
+/// Shape and dtype for one kind.
+struct KindFacts {
     shape: Shape,
     dtype: Option<DType>,
-    axis_map: AxisMap<'a>,
 }
 
-/// The child-axis map, computed only when some child has named axes.
-enum AxisMap<'a> {
-    Ready(Vec<Vec<Option<usize>>>),
-    Einsum(&'a crate::kinds::Einsum),
-}
-
-impl KindFacts<'_> {
-    fn axis_map(&self) -> Vec<Vec<Option<usize>>> {
-        match &self.axis_map {
-            AxisMap::Ready(m) => m.clone(),
-            AxisMap::Einsum(e) => e.child_axis_map(),
+/// For each child axis, the output axis it becomes (if any). Only needed when some child
+/// has named axes, so it is computed on demand rather than with every node.
+fn child_axis_map(op: &Op, children: &[Circuit], shape: &Shape) -> Vec<Vec<Option<usize>>> {
+    match op {
+        Op::Einsum(e) => e.child_axis_map(),
+        Op::Add => children
+            .iter()
+            .map(|c| {
+                let off = shape.len() - c.rank();
+                c.shape()
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &d)| (d == shape[off + i]).then_some(off + i))
+                    .collect()
+            })
+            .collect(),
+        Op::Rearrange(r) => vec![r.spec.child_axis_map()],
+        Op::Index(idx) => vec![idx.child_axis_map()],
+        Op::Concat(c) => c.child_axis_map(children),
+        Op::GeneralFunction(gf) => gf_axis_map(&gf.spec, children),
+        Op::SetSymbolicShape(_) | Op::Tag(_) => identity_map(children),
+        Op::DiscreteVar => match children.first() {
+            Some(values) => {
+                vec![(0..values.rank()).map(|i| i.checked_sub(1)).collect(), vec![None]]
+            }
+            None => vec![],
+        },
+        Op::StoredCumulantVar(_) => vec![(0..shape.len()).map(Some).collect()],
+        Op::Cumulant => {
+            let mut offset = 0;
+            children
+                .iter()
+                .map(|c| {
+                    let m = (offset..offset + c.rank()).map(Some).collect();
+                    offset += c.rank();
+                    m
+                })
+                .collect()
         }
+        Op::Array(_) | Op::Scalar(_) | Op::Symbol(_) | Op::Scatter(_) | Op::Conv(_) => vec![],
+        Op::Module(_) => vec![],
     }
 }
 
 #[allow(clippy::too_many_lines)] // a flat match over kinds, one short arm each
-fn kind_facts<'a>(op: &'a Op, children: &[Circuit], node: &str) -> Result<KindFacts<'a>> {
+fn kind_facts(op: &Op, children: &[Circuit], node: &str) -> Result<KindFacts> {
     let kind = op.kind();
-    let facts =
-        |shape, dtype, axis_map| Ok(KindFacts { shape, dtype, axis_map: AxisMap::Ready(axis_map) });
+    let facts = |shape, dtype| Ok(KindFacts { shape, dtype });
     match op {
         Op::Array(a) => {
             expect_children(kind, node, children, 0)?;
             if let Some(&size) = a.shape().iter().find(|&&s| !decompose(s).symbols.is_empty()) {
                 return Err(IrError::ArrayHasReservedSymbolicSize { node: node.into(), size });
             }
-            facts(a.shape().clone(), Some(a.dtype()), vec![])
+            facts(a.shape().clone(), Some(a.dtype()))
         }
         Op::Scalar(s) => {
             expect_children(kind, node, children, 0)?;
-            facts(s.shape.clone(), None, vec![])
+            facts(Shape::from_slice(&s.shape), None)
         }
         Op::Symbol(s) => {
             expect_children(kind, node, children, 0)?;
-            facts(s.shape.clone(), None, vec![])
+            facts(Shape::from_slice(&s.shape), None)
         }
-        Op::Einsum(e) => Ok(KindFacts {
-            shape: e.infer_shape(children, node)?,
-            dtype: children_dtype(kind, node, children)?,
-            axis_map: AxisMap::Einsum(e),
-        }),
+        Op::Einsum(e) => {
+            facts(e.infer_shape(children, node)?, children_dtype(kind, node, children)?)
+        }
         Op::Add => {
-            let shapes: Vec<&Shape> = children.iter().map(Circuit::shape).collect();
-            let shape = broadcast_shapes(&shapes).ok_or_else(|| {
+            let shape = broadcast_iter(children.iter().map(Circuit::shape)).ok_or_else(|| {
+                let shapes: Vec<&Shape> = children.iter().map(Circuit::shape).collect();
                 let (a, b) = first_broadcast_conflict(&shapes);
                 IrError::BroadcastMismatch {
                     kind: "Add",
@@ -198,29 +238,18 @@ fn kind_facts<'a>(op: &'a Op, children: &[Circuit], node: &str) -> Result<KindFa
                     b: b.to_vec(),
                 }
             })?;
-            let axis_map = children
-                .iter()
-                .map(|c| {
-                    let off = shape.len() - c.rank();
-                    c.shape()
-                        .iter()
-                        .enumerate()
-                        .map(|(i, &d)| (d == shape[off + i]).then_some(off + i))
-                        .collect()
-                })
-                .collect();
-            facts(shape, children_dtype(kind, node, children)?, axis_map)
+            facts(shape, children_dtype(kind, node, children)?)
         }
         Op::Rearrange(r) => {
             expect_children(kind, node, children, 1)?;
             let shape = r.spec.output_shape(children[0].shape()).map_err(|e| with_node(e, node))?;
-            facts(shape, children[0].dtype(), vec![r.spec.child_axis_map()])
+            facts(shape, children[0].dtype())
         }
         Op::Index(idx) => {
             expect_children(kind, node, children, 1)?;
             let shape = idx.infer_shape(children[0].shape(), node)?;
             check_index_tensor_values(idx, children[0].shape(), node)?;
-            facts(shape, children[0].dtype(), vec![idx.child_axis_map()])
+            facts(shape, children[0].dtype())
         }
         Op::Scatter(s) => {
             expect_children(kind, node, children, 1)?;
@@ -234,22 +263,17 @@ fn kind_facts<'a>(op: &'a Op, children: &[Circuit], node: &str) -> Result<KindFa
                     got: children[0].shape().to_vec(),
                 });
             }
-            facts(s.shape.clone(), children[0].dtype(), vec![])
+            facts(s.shape.clone(), children[0].dtype())
         }
-        Op::Concat(c) => facts(
-            c.infer_shape(children, node)?,
-            children_dtype(kind, node, children)?,
-            c.child_axis_map(children),
-        ),
+        Op::Concat(c) => {
+            facts(c.infer_shape(children, node)?, children_dtype(kind, node, children)?)
+        }
         Op::GeneralFunction(gf) => {
             let info = gf.spec.shape_info(children, node)?;
             let dtype = gf_dtype(&gf.spec, children, node)?;
-            let axis_map = gf_axis_map(&gf.spec, children);
-            facts(info.shape, dtype, axis_map)
+            facts(info.shape, dtype)
         }
-        Op::Conv(c) => {
-            facts(c.infer_shape(children, node)?, children_dtype(kind, node, children)?, vec![])
-        }
+        Op::Conv(c) => facts(c.infer_shape(children, node)?, children_dtype(kind, node, children)?),
         Op::Module(_) => Err(IrError::Module {
             node: node.into(),
             msg: "internal: modules are derived separately".into(),
@@ -265,11 +289,11 @@ fn kind_facts<'a>(op: &'a Op, children: &[Circuit], node: &str) -> Result<KindFa
                     got: children[0].shape().to_vec(),
                 });
             }
-            facts(s.shape.clone(), children[0].dtype(), identity_map(children))
+            facts(s.shape.clone(), children[0].dtype())
         }
         Op::Tag(_) => {
             expect_children(kind, node, children, 1)?;
-            facts(children[0].shape().clone(), children[0].dtype(), identity_map(children))
+            facts(children[0].shape().clone(), children[0].dtype())
         }
         Op::DiscreteVar => {
             expect_children(kind, node, children, 2)?;
@@ -291,22 +315,12 @@ fn kind_facts<'a>(op: &'a Op, children: &[Circuit], node: &str) -> Result<KindFa
                     ),
                 ));
             }
-            let map = vec![(0..values.rank()).map(|i| i.checked_sub(1)).collect(), vec![None]];
-            facts(rest.iter().copied().collect(), values.dtype(), map)
+            facts(rest.iter().copied().collect(), values.dtype())
         }
         Op::StoredCumulantVar(v) => stored_cumulant_facts(v, children, node),
         Op::Cumulant => {
             let shape: Shape = children.iter().flat_map(|c| c.shape().iter().copied()).collect();
-            let mut offset = 0;
-            let map = children
-                .iter()
-                .map(|c| {
-                    let m = (offset..offset + c.rank()).map(Some).collect();
-                    offset += c.rank();
-                    m
-                })
-                .collect();
-            facts(shape, children_dtype(kind, node, children)?, map)
+            facts(shape, children_dtype(kind, node, children)?)
         }
     }
 }
@@ -319,7 +333,7 @@ fn stored_cumulant_facts(
     v: &crate::kinds::StoredCumulantVar,
     children: &[Circuit],
     node: &str,
-) -> Result<KindFacts<'static>> {
+) -> Result<KindFacts> {
     let err = |msg: String| var_err("StoredCumulantVar", node, msg);
     if v.orders.len() != children.len() {
         return Err(err(format!("{} orders but {} children", v.orders.len(), children.len())));
@@ -355,8 +369,7 @@ fn stored_cumulant_facts(
         }
     }
     let dtype = combine_dtypes(Kind::StoredCumulantVar, node, children.iter().map(Circuit::dtype))?;
-    let map = vec![(0..base.len()).map(Some).collect()];
-    Ok(KindFacts { shape: base, dtype, axis_map: AxisMap::Ready(map) })
+    Ok(KindFacts { shape: base, dtype })
 }
 
 fn first_broadcast_conflict(shapes: &[&Shape]) -> (Shape, Shape) {
@@ -498,7 +511,11 @@ pub(crate) fn inherited_named_axes(c: &Circuit) -> NamedAxes {
         Ok(facts) => {
             let children_axes: Vec<&NamedAxes> =
                 c.children().iter().map(Circuit::named_axes).collect();
-            named_axes::inherit(facts.shape.len(), &children_axes, &facts.axis_map())
+            named_axes::inherit(
+                facts.shape.len(),
+                &children_axes,
+                &child_axis_map(c.op(), c.children(), &facts.shape),
+            )
         }
         Err(_) => NamedAxes::new(),
     }
@@ -596,7 +613,11 @@ pub(crate) fn derive(op: &Op, children: &[Circuit], name: Option<&str>) -> Resul
         NamedAxes::new()
     } else {
         let children_axes: Vec<&NamedAxes> = children.iter().map(Circuit::named_axes).collect();
-        named_axes::inherit(facts.shape.len(), &children_axes, &facts.axis_map())
+        named_axes::inherit(
+            facts.shape.len(),
+            &children_axes,
+            &child_axis_map(op, children, &facts.shape),
+        )
     };
     let mut extra: Vec<constraints::Constraint> = Vec::new();
     if let Op::SetSymbolicShape(s) = op {

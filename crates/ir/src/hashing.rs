@@ -10,12 +10,22 @@ use crate::ops::Op;
 use crate::Circuit;
 
 /// Collects the bytes to hash in one buffer: one `blake3::hash` call is much cheaper
-/// than many small `update`s for the short inputs nodes have.
-struct H(smallvec::SmallVec<[u8; 512]>);
+/// than many small `update`s for the short inputs nodes have. The buffer is borrowed
+/// (a stack array for the common small node); writes past its end are only counted, and
+/// the caller retries with a buffer of the counted size.
+struct H<'b> {
+    buf: &'b mut [u8],
+    len: usize,
+}
 
-impl H {
+impl H<'_> {
+    #[inline(always)]
     fn update(&mut self, b: &[u8]) {
-        self.0.extend_from_slice(b);
+        let end = self.len + b.len();
+        if let Some(dst) = self.buf.get_mut(self.len..end) {
+            dst.copy_from_slice(b);
+        }
+        self.len = end;
     }
     fn bytes(&mut self, b: &[u8]) {
         self.u64(b.len() as u64);
@@ -28,7 +38,7 @@ impl H {
         self.update(&v.to_le_bytes());
     }
     fn byte(&mut self, v: u8) {
-        self.0.push(v);
+        self.update(&[v]);
     }
     fn dims(&mut self, dims: &[usize]) {
         self.u64(dims.len() as u64);
@@ -143,7 +153,44 @@ pub(crate) fn node_hash(
     flags: Flags,
     named_axes: &NamedAxes,
 ) -> NodeHash {
-    let mut h = H(smallvec::SmallVec::new());
+    // Enough for a node with up to 5 children and a short name (a larger one counts its
+    // bytes here and is hashed from an exact-size buffer).
+    let mut small = [0u8; 256];
+    let len = write_node(&mut small, op, children, name, flags, named_axes);
+    if len <= small.len() {
+        return NodeHash(*blake3::hash(&small[..len]).as_bytes());
+    }
+    let mut big = vec![0u8; len];
+    write_node(&mut big, op, children, name, flags, named_axes);
+    NodeHash(*blake3::hash(&big).as_bytes())
+}
+
+/// Appends the hashed bytes of a node to `out` (for [`crate::hash_batch`]).
+pub(crate) fn serialize_node(c: &Circuit, out: &mut Vec<u8>) {
+    const GUESS: usize = 256;
+    let start = out.len();
+    out.resize(start + GUESS, 0);
+    let n = &c.0;
+    let (op, children, name, flags) = (&n.op, &n.children, n.name.as_deref(), n.info.flags);
+    let len = write_node(&mut out[start..], op, children, name, flags, c.named_axes());
+    if len > GUESS {
+        out.resize(start + len, 0);
+        write_node(&mut out[start..], op, children, name, flags, c.named_axes());
+    }
+    out.truncate(start + len);
+}
+
+/// Writes the hashed bytes of a node into `buf` (as far as they fit) and returns their
+/// length.
+fn write_node(
+    buf: &mut [u8],
+    op: &Op,
+    children: &[Circuit],
+    name: Option<&str>,
+    flags: Flags,
+    named_axes: &NamedAxes,
+) -> usize {
+    let mut h = H { buf, len: 0 };
     h.update(&op.kind().type_tag());
     payload(&mut h, op);
     h.u64(children.len() as u64);
@@ -163,5 +210,5 @@ pub(crate) fn node_hash(
         h.byte(*axis);
         h.bytes(n.as_bytes());
     }
-    NodeHash(*blake3::hash(&h.0).as_bytes())
+    h.len
 }

@@ -45,11 +45,26 @@ impl Hasher for NodeHasher {
     }
 
     fn write(&mut self, bytes: &[u8]) {
-        for chunk in bytes.chunks(8) {
+        // Whole words are read directly; only the tail is padded with zeros (a
+        // variable-length copy per word would be a `memcpy` call each).
+        let mut words = bytes.chunks_exact(8);
+        for w in &mut words {
             let mut b = [0u8; 8];
-            b[..chunk.len()].copy_from_slice(chunk);
+            b.copy_from_slice(w);
             self.write_u64(u64::from_le_bytes(b));
         }
+        let tail = words.remainder();
+        if !tail.is_empty() {
+            let mut v = 0u64;
+            for (i, &b) in tail.iter().enumerate() {
+                v |= u64::from(b) << (8 * i);
+            }
+            self.write_u64(v);
+        }
+    }
+
+    fn write_u8(&mut self, v: u8) {
+        self.write_u64(u64::from(v));
     }
 
     fn write_u64(&mut self, v: u64) {
@@ -94,11 +109,16 @@ pub struct Node {
 /// Facts derived once at construction.
 pub(crate) struct Info {
     pub(crate) shape: Shape,
-    pub(crate) hash: NodeHash,
+    /// Set at construction, or later for nodes built with [`Circuit::build_unhashed`].
+    pub(crate) hash: std::sync::OnceLock<NodeHash>,
+    /// One more than the highest node this one's hash depends on (0 for a leaf): hashing
+    /// by increasing height finds every child's hash ready.
+    pub(crate) height: u32,
     pub(crate) flags: Flags,
     pub(crate) autoname_disabled_here: bool,
     pub(crate) dtype: Option<DType>,
-    pub(crate) named_axes: NamedAxes,
+    /// Most nodes have none: boxed, so that they cost a pointer.
+    pub(crate) named_axes: Option<Box<NamedAxes>>,
     pub(crate) free_symbols: std::sync::OnceLock<Arc<[Circuit]>>,
     pub(crate) constraints: Constraints,
     /// For a Module: the fully substituted body (modules are defined by substitution).
@@ -118,7 +138,36 @@ impl Circuit {
         name: Option<Name>,
         autoname_disabled: bool,
     ) -> Result<Circuit> {
-        let op = derive::normalize(op, &children, name.as_deref())?;
+        Circuit::build_impl(op, children, name, autoname_disabled, true)
+    }
+
+    /// Like [`Circuit::build`], but the content hash is left to be computed on first use,
+    /// or for many nodes at once by [`crate::hash_all`] (much faster: hashes of
+    /// independent nodes are computed side by side). For builders of many nodes.
+    ///
+    /// # Errors
+    /// As [`Circuit::build`].
+    pub fn build_unhashed(
+        op: Op,
+        children: Vec<Circuit>,
+        name: Option<Name>,
+        autoname_disabled: bool,
+    ) -> Result<Circuit> {
+        Circuit::build_impl(op, children, name, autoname_disabled, false)
+    }
+
+    fn build_impl(
+        op: Op,
+        children: Vec<Circuit>,
+        name: Option<Name>,
+        autoname_disabled: bool,
+        hashed: bool,
+    ) -> Result<Circuit> {
+        let op = if derive::needs_normalize(&op) {
+            derive::normalize(op, &children, name.as_deref())?
+        } else {
+            op
+        };
         let derived = derive::derive(&op, &children, name.as_deref())?;
         let mut flags = derived.flags;
         // rust_circuit: a Module inherits the flag from its inputs only (not its spec), and a
@@ -130,15 +179,35 @@ impl Circuit {
         };
         let children_autoname = inherited;
         flags.set_use_autoname(children_autoname && !autoname_disabled);
-        let hash =
-            crate::hashing::node_hash(&op, &children, name.as_deref(), flags, &derived.named_axes);
+        let hash = if hashed {
+            std::sync::OnceLock::from(crate::hashing::node_hash(
+                &op,
+                &children,
+                name.as_deref(),
+                flags,
+                &derived.named_axes,
+            ))
+        } else {
+            std::sync::OnceLock::new()
+        };
+        let symbols: &[crate::kinds::ModuleArgSpec] = match &op {
+            Op::Module(m) => &m.arg_specs,
+            _ => &[],
+        };
+        let height = children
+            .iter()
+            .chain(symbols.iter().map(|a| &a.symbol))
+            .map(|c| c.0.info.height.saturating_add(1))
+            .max()
+            .unwrap_or(0);
         let info = Info {
             shape: derived.shape,
             hash,
+            height,
             flags,
             autoname_disabled_here: autoname_disabled,
             dtype: derived.dtype,
-            named_axes: derived.named_axes,
+            named_axes: boxed_axes(derived.named_axes),
             free_symbols: match derived.free_symbols {
                 Some(f) => std::sync::OnceLock::from(f),
                 None => std::sync::OnceLock::new(),
@@ -207,7 +276,49 @@ impl Circuit {
 
     /// The content hash.
     pub fn hash(&self) -> NodeHash {
-        self.0.info.hash
+        match self.0.info.hash.get() {
+            Some(h) => *h,
+            None => self.compute_hash(),
+        }
+    }
+
+    /// Hashes this node and whatever below it has no hash yet (built unhashed).
+    #[cold]
+    fn compute_hash(&self) -> NodeHash {
+        crate::hash_batch::hash_all(&crate::hash_batch::unhashed_below(self));
+        match self.0.info.hash.get() {
+            Some(h) => *h,
+            None => {
+                let n = &self.0;
+                let h = crate::hashing::node_hash(
+                    &n.op,
+                    &n.children,
+                    n.name.as_deref(),
+                    n.info.flags,
+                    self.named_axes(),
+                );
+                self.set_hash(h);
+                h
+            }
+        }
+    }
+
+    pub(crate) fn has_hash(&self) -> bool {
+        self.0.info.hash.get().is_some()
+    }
+
+    pub(crate) fn set_hash(&self, h: NodeHash) {
+        // Another thread may have set it first: to the same value.
+        let _ = self.0.info.hash.set(h);
+    }
+
+    pub(crate) fn height(&self) -> u32 {
+        self.0.info.height
+    }
+
+    /// The address of the node (an identity for the walks that hash unhashed nodes).
+    pub(crate) fn addr(&self) -> usize {
+        Arc::as_ptr(&self.0) as usize
     }
 
     /// The flags (constant, explicitly computable, can be sampled, use autoname).
@@ -233,7 +344,8 @@ impl Circuit {
 
     /// Named axes: `(axis, name)` pairs, sorted by axis.
     pub fn named_axes(&self) -> &NamedAxes {
-        &self.0.info.named_axes
+        static NONE: NamedAxes = NamedAxes::new_const();
+        self.0.info.named_axes.as_deref().unwrap_or(&NONE)
     }
 
     /// The named axes this node would have if none were set on it explicitly (inherited
@@ -354,20 +466,25 @@ impl Circuit {
             return Ok(self.clone());
         }
         let node = &self.0;
-        let hash = crate::hashing::node_hash(
-            &node.op,
-            &node.children,
-            node.name.as_deref(),
-            node.info.flags,
-            &axes,
-        );
+        let hash = if self.has_hash() {
+            std::sync::OnceLock::from(crate::hashing::node_hash(
+                &node.op,
+                &node.children,
+                node.name.as_deref(),
+                node.info.flags,
+                &axes,
+            ))
+        } else {
+            std::sync::OnceLock::new()
+        };
         let info = Info {
             shape: node.info.shape.clone(),
             hash,
+            height: node.info.height,
             flags: node.info.flags,
             autoname_disabled_here: node.info.autoname_disabled_here,
             dtype: node.info.dtype,
-            named_axes: axes,
+            named_axes: boxed_axes(axes),
             free_symbols: node.info.free_symbols.clone(),
             constraints: node.info.constraints.clone(),
             substituted: node.info.substituted.clone(),
@@ -402,9 +519,17 @@ impl Circuit {
     }
 }
 
+fn boxed_axes(axes: NamedAxes) -> Option<Box<NamedAxes>> {
+    if axes.is_empty() {
+        None
+    } else {
+        Some(Box::new(axes))
+    }
+}
+
 impl PartialEq for Circuit {
     fn eq(&self, other: &Circuit) -> bool {
-        Arc::ptr_eq(&self.0, &other.0) || self.0.info.hash == other.0.info.hash
+        Arc::ptr_eq(&self.0, &other.0) || self.hash() == other.hash()
     }
 }
 
@@ -412,7 +537,7 @@ impl Eq for Circuit {}
 
 impl Hash for Circuit {
     fn hash<H: Hasher>(&self, state: &mut H) {
-        self.0.info.hash.hash(state);
+        self.hash().hash(state);
     }
 }
 

@@ -78,7 +78,26 @@ impl Kind {
 
     /// Looks a kind up by its text-format name.
     pub fn from_name(name: &str) -> Option<Kind> {
-        Kind::ALL.iter().copied().find(|k| k.name() == name)
+        Some(match name {
+            "Array" => Kind::Array,
+            "Scalar" => Kind::Scalar,
+            "Symbol" => Kind::Symbol,
+            "Einsum" => Kind::Einsum,
+            "Add" => Kind::Add,
+            "Rearrange" => Kind::Rearrange,
+            "Index" => Kind::Index,
+            "Scatter" => Kind::Scatter,
+            "Concat" => Kind::Concat,
+            "GeneralFunction" => Kind::GeneralFunction,
+            "Conv" => Kind::Conv,
+            "Module" => Kind::Module,
+            "SetSymbolicShape" => Kind::SetSymbolicShape,
+            "Tag" => Kind::Tag,
+            "DiscreteVar" => Kind::DiscreteVar,
+            "StoredCumulantVar" => Kind::StoredCumulantVar,
+            "Cumulant" => Kind::Cumulant,
+            _ => return None,
+        })
     }
 
     /// Leaves: Array, Scalar, Symbol.
@@ -144,5 +163,19 @@ impl Op {
             Op::StoredCumulantVar(_) => Kind::StoredCumulantVar,
             Op::Cumulant => Kind::Cumulant,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kind_names_round_trip() {
+        for k in Kind::ALL {
+            assert_eq!(Kind::from_name(k.name()), Some(k));
+        }
+        assert_eq!(Kind::from_name("add"), None);
+        assert_eq!(Kind::from_name(""), None);
     }
 }

@@ -4,56 +4,47 @@ use circuit_ir::kinds::{label_char, TensorAxisIndex};
 use circuit_ir::size::format_size;
 use circuit_ir::{Circuit, Kind, Op};
 
+use crate::out::Out;
+
 /// `[a,b]`, with named axes as `name:size`.
 pub fn format_shape_named(c: &Circuit) -> String {
-    let mut s = String::new();
-    write_shape_named(&mut s, c);
-    s
+    let mut out = Out::default();
+    write_shape_named(&mut out, c);
+    out.into_string()
 }
 
 /// Appends `[a,b]` (with named axes as `name:size`) to `out`.
-pub(crate) fn write_shape_named(out: &mut String, c: &Circuit) {
+pub(crate) fn write_shape_named(out: &mut Out, c: &Circuit) {
     let named = c.named_axes();
-    out.push('[');
+    out.push_ascii(b'[');
     for (i, &d) in c.shape().iter().enumerate() {
         if i > 0 {
-            out.push(',');
+            out.push_ascii(b',');
         }
-        if let Some((_, n)) = named.iter().find(|(a, _)| usize::from(*a) == i) {
-            out.push_str(n);
-            out.push(':');
+        if !named.is_empty() {
+            if let Some((_, n)) = named.iter().find(|(a, _)| usize::from(*a) == i) {
+                out.push_str(n);
+                out.push_ascii(b':');
+            }
         }
         write_size(out, d);
     }
-    out.push(']');
+    out.push_ascii(b']');
 }
 
-fn write_size(out: &mut String, d: usize) {
+fn write_size(out: &mut Out, d: usize) {
     if d < 10_007 {
-        write_usize(out, d);
+        out.write_usize(d);
     } else {
         out.push_str(&format_size(d));
     }
 }
 
-/// Appends a decimal integer without going through `fmt`.
-pub(crate) fn write_usize(out: &mut String, mut v: usize) {
-    let mut buf = [0u8; 20];
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
-            break;
-        }
-    }
-    out.push_str(std::str::from_utf8(&buf[i..]).unwrap_or("?"));
-}
-
 /// Rust's shortest round-trip `Display` for `f64` (never exponents; `1.0` prints `1`).
 pub fn format_number(v: f64) -> String {
-    format!("{v}")
+    let mut out = Out::default();
+    out.write_f64(v);
+    out.into_string()
 }
 
 /// An index string: `[0,1:3,:,t0123456789 [6]]`.
@@ -130,19 +121,37 @@ fn fancy_einsum(c: &Circuit, e: &circuit_ir::kinds::Einsum) -> Option<String> {
 }
 
 /// Appends the payload text of a node to `out` (nothing for kinds without payload).
-pub(crate) fn write_payload(out: &mut String, c: &Circuit, bijection: bool) {
+pub(crate) fn write_payload(out: &mut Out, c: &Circuit, bijection: bool) {
     match c.op() {
-        Op::Scalar(s) => {
-            use std::fmt::Write as _;
-            let _ = write!(out, "{}", s.value);
-        }
-        Op::Concat(cc) => write_usize(out, cc.axis),
+        Op::Scalar(s) => out.write_f64(s.value),
+        Op::Concat(cc) => out.write_usize(cc.axis),
         Op::Einsum(e) => match fancy_einsum(c, e) {
             Some(f) => out.push_str(&f),
-            None => e.write_spec(out),
+            None => write_einsum_spec(out, e),
         },
         Op::Add | Op::Module(_) | Op::DiscreteVar | Op::Cumulant | Op::SetSymbolicShape(_) => {}
         _ => out.push_str(&format_payload(c, bijection)),
+    }
+}
+
+/// The plain einsum form `ab,bc->ac` (as `Einsum::write_spec`, a byte per ASCII label).
+fn write_einsum_spec(out: &mut Out, e: &circuit_ir::kinds::Einsum) {
+    let label = |out: &mut Out, l: u8| match l {
+        0..=25 => out.push_ascii(b'a' + l),
+        26..=51 => out.push_ascii(b'A' + (l - 26)),
+        _ => out.push(label_char(l)),
+    };
+    for (i, axes) in e.in_axes.iter().enumerate() {
+        if i > 0 {
+            out.push_ascii(b',');
+        }
+        for &l in axes {
+            label(out, l);
+        }
+    }
+    out.push_str("->");
+    for &l in &e.out_axes {
+        label(out, l);
     }
 }
 

@@ -6,6 +6,7 @@
 use std::borrow::Cow;
 
 use circuit_ir::size::parse_size;
+use circuit_ir::Shape;
 
 /// Characters that count as indentation besides whitespace (tree drawing from
 /// `arrows` printing).
@@ -27,28 +28,48 @@ pub(crate) enum LineKind {
     Node { indent_cols: usize, start: usize },
 }
 
+/// Whitespace as `char::is_whitespace` sees it, for ASCII bytes.
+#[inline]
+fn is_ascii_ws(b: u8) -> bool {
+    matches!(b, b'\t'..=b'\r' | b' ')
+}
+
 pub(crate) fn classify(line: &str) -> LineKind {
-    let mut cols = 0;
-    let mut start = line.len();
-    for (i, c) in line.char_indices() {
-        if is_indent_char(c) {
-            cols += 1;
-        } else {
-            start = i;
-            break;
+    // Fast path: indentation of plain spaces followed by an ASCII character.
+    let bytes = line.as_bytes();
+    let spaces = bytes.iter().position(|&b| b != b' ').unwrap_or(bytes.len());
+    let (cols, start) = match bytes.get(spaces) {
+        Some(&b) if b.is_ascii() && !is_ascii_ws(b) => (spaces, spaces),
+        None => (spaces, spaces),
+        Some(_) => {
+            let mut cols = spaces;
+            let mut start = line.len();
+            for (i, c) in line[spaces..].char_indices() {
+                if is_indent_char(c) {
+                    cols += 1;
+                } else {
+                    start = spaces + i;
+                    break;
+                }
+            }
+            (cols, start)
         }
-    }
+    };
     let rest = &line[start..];
-    if rest.is_empty() || rest.starts_with('#') {
-        return LineKind::Skip;
-    }
-    for marker in ["▼", "|/"] {
-        if let Some(after) = rest.strip_prefix(marker) {
-            let after = after.trim_start();
-            if after.is_empty() || after.starts_with('#') {
-                return LineKind::OnlyChildMarker;
+    match rest.as_bytes().first() {
+        None | Some(b'#') => return LineKind::Skip,
+        // Only `▼` (starting with 0xE2) and `|/` can be markers.
+        Some(b'|' | 0xE2) => {
+            for marker in ["▼", "|/"] {
+                if let Some(after) = rest.strip_prefix(marker) {
+                    let after = after.trim_start();
+                    if after.is_empty() || after.starts_with('#') {
+                        return LineKind::OnlyChildMarker;
+                    }
+                }
             }
         }
+        Some(_) => {}
     }
     LineKind::Node { indent_cols: cols, start }
 }
@@ -71,28 +92,19 @@ impl std::fmt::Display for Ident<'_> {
 
 /// Escapes a name for printing: backslash → `\\`, quote → `\'`, wrapped in quotes.
 pub fn quote_name(name: &str) -> String {
-    let mut s = String::with_capacity(name.len() + 2);
-    push_quoted(&mut s, name);
-    s
-}
-
-/// Appends the quoted, escaped name to `out`.
-pub(crate) fn push_quoted(out: &mut String, name: &str) {
-    out.push('\'');
-    if name.contains(['\\', '\'']) {
-        out.push_str(&escape_name(name));
-    } else {
-        out.push_str(name);
-    }
-    out.push('\'');
+    let mut out = crate::out::Out::with_capacity(name.len() + 2);
+    out.push_quoted(name);
+    out.into_string()
 }
 
 fn escape_name(name: &str) -> String {
     name.replace('\\', "\\\\").replace('\'', "\\'")
 }
 
+#[inline]
 fn unescape_name(inner: &str) -> Cow<'_, str> {
-    if inner.contains('\\') {
+    // Names are short: a plain loop beats a `memchr` call here.
+    if inner.bytes().any(|b| b == b'\\') {
         Cow::Owned(inner.replace("\\'", "'").replace("\\\\", "\\"))
     } else {
         Cow::Borrowed(inner)
@@ -105,39 +117,48 @@ pub(crate) type LexError = (usize, String);
 /// The byte offset of the quote closing the quoted string that opens at `open`: the
 /// first quote preceded by an even number of backslashes and followed by the end of the
 /// line, whitespace, `#` or `!`. (rust_circuit's regex backtracks to the same place.)
+#[inline]
 pub(crate) fn find_closing_quote(s: &str, open: usize) -> Option<usize> {
     let bytes = s.as_bytes();
     let mut backslashes = 0usize;
-    for (i, &b) in bytes.iter().enumerate().skip(open + 1) {
-        match b {
-            b'\\' => backslashes += 1,
-            b'\'' => {
-                let next_ok = match s[i + 1..].chars().next() {
-                    None => true,
-                    Some(c) => c.is_whitespace() || c == '#' || c == '!',
-                };
-                if backslashes.is_multiple_of(2) && next_ok {
-                    return Some(i);
-                }
-                backslashes = 0;
-            }
-            _ => backslashes = 0,
+    let mut i = open + 1;
+    loop {
+        // Skip ordinary bytes in one search; only quotes and backslashes matter.
+        let skip = bytes.get(i..)?.iter().position(|&b| b == b'\'' || b == b'\\')?;
+        if skip > 0 {
+            backslashes = 0;
+            i += skip;
         }
+        if bytes[i] == b'\\' {
+            backslashes += 1;
+        } else {
+            let next_ok = match bytes.get(i + 1) {
+                None => true,
+                Some(&n) if n.is_ascii() => is_ascii_ws(n) || n == b'#' || n == b'!',
+                Some(_) => s[i + 1..].chars().next().is_some_and(char::is_whitespace),
+            };
+            if backslashes.is_multiple_of(2) && next_ok {
+                return Some(i);
+            }
+            backslashes = 0;
+        }
+        i += 1;
     }
-    None
 }
 
+#[inline]
 fn quoted(s: &str, open: usize) -> Result<(Cow<'_, str>, usize), LexError> {
-    let close =
-        find_closing_quote(s, open).ok_or((open, "unterminated quoted name".to_string()))?;
+    let close = find_closing_quote(s, open)
+        .ok_or_else(|| (open, "unterminated quoted name".to_string()))?;
     Ok((unescape_name(&s[open + 1..close]), close + 1))
 }
 
-/// One axis of a declared shape.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct ShapeAxis<'a> {
-    pub(crate) name: Option<&'a str>,
-    pub(crate) size: usize,
+/// A declared shape: the sizes, and the names of the axes written `name:size`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub(crate) struct DeclaredShape<'a> {
+    pub(crate) sizes: Shape,
+    /// `(axis, name)` pairs, ascending; empty (no allocation) for most lines.
+    pub(crate) names: Vec<(usize, &'a str)>,
 }
 
 /// The syntactic parts of a node line (or of the one-line circuit after `!`), borrowing
@@ -147,7 +168,7 @@ pub(crate) struct LineSyntax<'a> {
     pub(crate) ident: Option<Ident<'a>>,
     pub(crate) name: Option<Cow<'a, str>>,
     pub(crate) ad: bool,
-    pub(crate) shape: Option<(Vec<ShapeAxis<'a>>, usize)>,
+    pub(crate) shape: Option<(DeclaredShape<'a>, usize)>,
     pub(crate) variant: Option<(&'a str, usize)>,
     pub(crate) payload: (&'a str, usize),
     pub(crate) child_info: Option<(&'a str, usize)>,
@@ -169,7 +190,18 @@ impl LineSyntax<'_> {
     }
 }
 
+#[inline]
 fn skip_ws(s: &str, mut pos: usize) -> usize {
+    let bytes = s.as_bytes();
+    while let Some(&b) = bytes.get(pos) {
+        if b == b' ' {
+            pos += 1;
+        } else if b.is_ascii() && !is_ascii_ws(b) {
+            return pos;
+        } else {
+            break;
+        }
+    }
     while let Some(c) = s[pos..].chars().next() {
         if c.is_whitespace() || is_tree_char(c) {
             pos += c.len_utf8();
@@ -180,51 +212,86 @@ fn skip_ws(s: &str, mut pos: usize) -> usize {
     pos
 }
 
-/// The end of the payload: the first `#` outside quoted names (or the line end).
-fn payload_end(s: &str, from: usize) -> usize {
-    let mut pos = from;
-    while pos < s.len() {
-        let c = s[pos..].chars().next().unwrap_or('#');
-        match c {
-            '#' => return pos,
-            '\'' => match find_closing_quote(s, pos) {
-                Some(close) => pos = close + 1,
-                None => pos += 1,
-            },
-            _ => pos += c.len_utf8(),
-        }
-    }
-    s.len()
+/// Scans a line's body from `from`: where it ends (the first `#` outside quoted names, or
+/// the line end) and the first `!` outside quoted names before that, in one pass.
+#[inline]
+fn scan_body(s: &str, from: usize) -> (usize, Option<usize>) {
+    let end = find_outside_quotes(s, from, b'#').unwrap_or(s.len());
+    // `!` is rare: only look for it when the body has one at all.
+    let bang = if s.as_bytes()[from..end].contains(&b'!') {
+        find_outside_quotes(&s[..end], from, b'!')
+    } else {
+        None
+    };
+    (end, bang)
 }
 
-/// The first `!` outside quoted names.
-fn find_bang(s: &str) -> Option<usize> {
-    let mut pos = 0;
-    while pos < s.len() {
-        let c = s[pos..].chars().next()?;
-        match c {
-            '!' => return Some(pos),
-            '\'' => match find_closing_quote(s, pos) {
-                Some(close) => pos = close + 1,
-                None => pos += 1,
-            },
-            _ => pos += c.len_utf8(),
+/// The first `target` byte (ASCII) at or after `from` that is not inside a quoted name.
+/// Bytes of multi-byte characters are never ASCII, so a byte scan finds the same place
+/// as a scan by characters.
+#[inline]
+fn find_outside_quotes(s: &str, from: usize, target: u8) -> Option<usize> {
+    let bytes = s.as_bytes();
+    let mut pos = from;
+    while let Some(&b) = bytes.get(pos) {
+        if b == target {
+            return Some(pos);
+        }
+        if b == b'\'' {
+            pos = match find_closing_quote(s, pos) {
+                Some(close) => close + 1,
+                None => pos + 1,
+            };
+        } else {
+            pos += 1;
         }
     }
     None
 }
 
-fn parse_shape(s: &str, open: usize) -> Result<(Vec<ShapeAxis<'_>>, usize), LexError> {
-    let close =
-        s[open..].find(']').map(|i| open + i).ok_or((open, "unclosed '[' in shape".to_string()))?;
+/// The common shape `[4,4]`: plain decimal sizes separated by commas, nothing else (no
+/// spaces, names, symbolic sizes or trailing comma). `None` sends everything else to the
+/// general path, which accepts the same for these inputs.
+fn parse_plain_shape(s: &str, open: usize) -> Option<(DeclaredShape<'_>, usize)> {
+    let bytes = s.as_bytes();
+    let mut sizes = Shape::new();
+    let mut i = open + 1;
+    loop {
+        let start = i;
+        let mut v = 0usize;
+        while let Some(&b) = bytes.get(i).filter(|b| b.is_ascii_digit()) {
+            v = v.wrapping_mul(10).wrapping_add(usize::from(b - b'0'));
+            i += 1;
+        }
+        // Up to 18 digits cannot overflow (`parse_size`'s fast path has the same bound).
+        if i == start || i - start >= 19 {
+            return None;
+        }
+        sizes.push(v);
+        match bytes.get(i) {
+            Some(b',') => i += 1,
+            Some(b']') => return Some((DeclaredShape { sizes, names: Vec::new() }, i + 1)),
+            _ => return None,
+        }
+    }
+}
+
+fn parse_shape(s: &str, open: usize) -> Result<(DeclaredShape<'_>, usize), LexError> {
+    if let Some(plain) = parse_plain_shape(s, open) {
+        return Ok(plain);
+    }
+    let close = s[open..]
+        .find(']')
+        .map(|i| open + i)
+        .ok_or_else(|| (open, "unclosed '[' in shape".to_string()))?;
     let inner = &s[open + 1..close];
-    let mut axes = Vec::new();
-    let entries: Vec<&str> = inner.split(',').collect();
+    let mut shape = DeclaredShape::default();
+    let n_entries = inner.bytes().filter(|&b| b == b',').count() + 1;
     let mut offset = open + 1;
-    for (i, entry) in entries.iter().enumerate() {
+    for (i, entry) in inner.split(',').enumerate() {
         let trimmed = entry.trim();
         if trimmed.is_empty() {
-            if i + 1 == entries.len() && (i > 0 || entries.len() == 1) {
+            if i + 1 == n_entries && (i > 0 || n_entries == 1) {
                 break; // trailing comma or empty shape
             }
             return Err((offset, "empty entry in shape".to_string()));
@@ -233,104 +300,166 @@ fn parse_shape(s: &str, open: usize) -> Result<(Vec<ShapeAxis<'_>>, usize), LexE
             Some((n, sz)) => (Some(n.trim()), sz.trim()),
             None => (None, trimmed),
         };
-        if let Some(n) = &name {
+        if let Some(n) = name {
             if !circuit_ir::is_valid_axis_name(n) {
                 return Err((offset, format!("invalid axis name '{n}'")));
             }
+            shape.names.push((shape.sizes.len(), n));
         }
         let size = parse_size(size_text)
             .map_err(|_| (offset, format!("invalid size '{size_text}' in shape")))?;
-        axes.push(ShapeAxis { name, size });
+        shape.sizes.push(size);
         offset += entry.len() + 1;
     }
-    Ok((axes, close + 1))
+    Ok((shape, close + 1))
+}
+
+/// The end of the run of bytes from `pos` that satisfy `pred` (an ASCII class).
+#[inline]
+fn ascii_run_end(s: &str, pos: usize, pred: impl Fn(u8) -> bool) -> usize {
+    s.as_bytes()[pos..].iter().position(|&b| !pred(b)).map_or(s.len(), |i| pos + i)
+}
+
+/// The character at byte `pos` (which must be a character boundary), if any.
+#[inline]
+fn char_at(s: &str, pos: usize) -> Option<char> {
+    s[pos..].chars().next()
+}
+
+/// Whether the character at byte `pos` is absent or satisfies `ascii` (for an ASCII
+/// byte) or is Unicode whitespace (for any other character).
+#[inline]
+fn next_is(s: &str, pos: usize, ascii: impl Fn(u8) -> bool) -> bool {
+    match s.as_bytes().get(pos) {
+        None => true,
+        Some(&b) if b.is_ascii() => ascii(b),
+        Some(_) => char_at(s, pos).is_some_and(char::is_whitespace),
+    }
+}
+
+/// Trims Unicode whitespace from both ends (ASCII bytes are checked directly).
+#[inline]
+fn trim(s: &str) -> &str {
+    let bytes = s.as_bytes();
+    match (bytes.first(), bytes.last()) {
+        (Some(&f), Some(&l))
+            if f.is_ascii() && l.is_ascii() && !is_ascii_ws(f) && !is_ascii_ws(l) =>
+        {
+            s
+        }
+        (None, _) | (_, None) => s,
+        _ => s.trim(),
+    }
 }
 
 /// Splits a node line's content (from `start`) into its parts.
+#[cfg(test)]
 pub(crate) fn lex_node(s: &str, start: usize) -> Result<LineSyntax<'_>, LexError> {
     let mut out = LineSyntax::default();
+    lex_node_into(s, start, &mut out)?;
+    Ok(out)
+}
+
+/// Splits a node line's content (from `start`) into its parts, writing into `out` (which
+/// must be default) so that the caller can lex straight into its own storage.
+pub(crate) fn lex_node_into<'a>(
+    s: &'a str,
+    start: usize,
+    out: &mut LineSyntax<'a>,
+) -> Result<(), LexError> {
+    let bytes = s.as_bytes();
     let mut pos = start;
-    let first = s[pos..].chars().next().ok_or((pos, "expected a node".to_string()))?;
-    if first.is_ascii_digit() {
-        let end = s[pos..].find(|c: char| !c.is_ascii_digit()).map_or(s.len(), |i| pos + i);
-        let n: u64 =
-            s[pos..end].parse().map_err(|_| (pos, "serial number is too large".to_string()))?;
-        out.ident = Some(Ident::Serial(n));
-        pos = end;
-    } else if first == '\'' {
-        let (name, end) = quoted(s, pos)?;
-        out.ident = Some(Ident::Name(name));
-        pos = end;
-    } else {
-        return Err((pos, "expected a node identifier: a serial number such as `3` or a quoted name such as `'x'`".into()));
+    match bytes.get(pos) {
+        None => return Err((pos, "expected a node".to_string())),
+        Some(b) if b.is_ascii_digit() => {
+            let end = ascii_run_end(s, pos, |b| b.is_ascii_digit());
+            let mut n: u64 = 0;
+            for &d in &bytes[pos..end] {
+                n = n
+                    .checked_mul(10)
+                    .and_then(|n| n.checked_add(u64::from(d - b'0')))
+                    .ok_or_else(|| (pos, "serial number is too large".to_string()))?;
+            }
+            out.ident = Some(Ident::Serial(n));
+            pos = end;
+        }
+        Some(b'\'') => {
+            let (name, end) = quoted(s, pos)?;
+            out.ident = Some(Ident::Name(name));
+            pos = end;
+        }
+        Some(_) => return Err((pos, "expected a node identifier: a serial number such as `3` or a quoted name such as `'x'`".into())),
     }
     loop {
         let before = pos;
         pos = skip_ws(s, pos);
-        let Some(c) = s[pos..].chars().next() else { break };
-        if c == '#' {
+        let Some(&b) = bytes.get(pos) else { break };
+        if b == b'#' {
             break;
         }
         if pos == before {
+            let c = char_at(s, pos).unwrap_or(' ');
             return Err((pos, format!("expected a space before '{c}'")));
         }
         let fresh = out.shape.is_none() && out.variant.is_none();
-        if c == '\'' && out.name.is_none() && !out.ad && fresh {
+        if b == b'\'' && out.name.is_none() && !out.ad && fresh {
             let (name, end) = quoted(s, pos)?;
             out.name = Some(name);
             pos = end;
-        } else if s[pos..].starts_with("AD")
+        } else if bytes[pos..].starts_with(b"AD")
             && !out.ad
             && fresh
-            && s[pos + 2..].chars().next().is_none_or(|n| n.is_whitespace() || n == '[' || n == '#')
+            && next_is(s, pos + 2, |n| is_ascii_ws(n) || n == b'[' || n == b'#')
         {
             out.ad = true;
             pos += 2;
-        } else if c == '[' && fresh {
+        } else if b == b'[' && fresh {
             let (axes, end) = parse_shape(s, pos)?;
             out.shape = Some((axes, pos));
             pos = end;
-        } else if c.is_ascii_alphabetic() && out.variant.is_none() {
-            let end =
-                s[pos..].find(|c: char| !c.is_ascii_alphabetic()).map_or(s.len(), |i| pos + i);
-            if let Some(n) = s[end..].chars().next() {
-                if !(n.is_whitespace() || n == '#' || n == '!') {
-                    return Err((
-                        end,
-                        format!("expected a space after the kind '{}'", &s[pos..end]),
-                    ));
-                }
+        } else if b.is_ascii_alphabetic() && out.variant.is_none() {
+            let end = ascii_run_end(s, pos, |b| b.is_ascii_alphabetic());
+            if !next_is(s, end, |n| is_ascii_ws(n) || n == b'#' || n == b'!') {
+                return Err((end, format!("expected a space after the kind '{}'", &s[pos..end])));
             }
             out.variant = Some((&s[pos..end], pos));
             pos = end;
             let body_start = skip_ws(s, pos);
-            let body_end = payload_end(s, body_start);
-            let body = &s[body_start..body_end];
-            split_child_info(&mut out, body, body_start);
+            let (body_end, bang) = scan_body(s, body_start);
+            split_child_info(out, s, body_start, body_end, bang);
             break;
-        } else if c == '!' && out.variant.is_none() {
-            let body_end = payload_end(s, pos);
-            split_child_info(&mut out, &s[pos..body_end], pos);
+        } else if b == b'!' && out.variant.is_none() {
+            let (body_end, _) = scan_body(s, pos);
+            split_child_info(out, s, pos, body_end, Some(pos));
             break;
         } else {
+            let c = char_at(s, pos).unwrap_or(' ');
             return Err((
                 pos,
                 format!("unexpected '{c}': expected a name, AD, a shape, or a node kind"),
             ));
         }
     }
-    Ok(out)
+    Ok(())
 }
 
-fn split_child_info<'a>(out: &mut LineSyntax<'a>, body: &'a str, body_start: usize) {
-    match find_bang(body) {
+/// Splits the body `s[start..end]` at the `!` at `bang` (if any) into payload and child
+/// info.
+fn split_child_info<'a>(
+    out: &mut LineSyntax<'a>,
+    s: &'a str,
+    start: usize,
+    end: usize,
+    bang: Option<usize>,
+) {
+    match bang {
         Some(bang) => {
-            out.payload = (body[..bang].trim(), body_start);
-            let info = &body[bang + 1..];
+            out.payload = (trim(&s[start..bang]), start);
+            let info = &s[bang + 1..end];
             let lead = info.len() - info.trim_start().len();
-            out.child_info = Some((info.trim(), body_start + bang + 1 + lead));
+            out.child_info = Some((trim(info), bang + 1 + lead));
         }
-        None => out.payload = (body.trim(), body_start),
+        None => out.payload = (trim(&s[start..end]), start),
     }
 }
 
@@ -367,8 +496,8 @@ mod tests {
         assert_eq!(syn.name.as_deref(), Some("yoyo "));
         assert!(syn.ad);
         let shape = syn.shape.unwrap().0;
-        assert_eq!(shape.len(), 2);
-        assert_eq!(shape[1].name, Some("small"));
+        assert_eq!(shape.sizes.as_slice(), &[2, 3]);
+        assert_eq!(shape.names, vec![(1, "small")]);
         assert_eq!(syn.variant.unwrap().0, "Scalar");
         assert_eq!(syn.payload.0, "1.0");
         let syn = lex_node("0 [5, 3, 6] Add#c", 0).unwrap();

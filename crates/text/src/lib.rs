@@ -10,9 +10,12 @@ mod error;
 mod format;
 mod lexer;
 mod options;
+mod out;
 mod parser;
 mod payload;
 mod printer;
+mod stream;
+mod table;
 
 pub use diff::{diff_circuits, Diff, DiffOptions};
 pub use error::{ParseError, PrintError};

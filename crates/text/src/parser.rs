@@ -1,14 +1,15 @@
-//! The parser: reads every line into a record tree (identifiers resolved to their
-//! definitions), then constructs the circuits bottom-up with an explicit stack, so deep
-//! files cannot overflow the call stack and cycles are reported.
-
-use std::collections::HashMap;
+//! The parser. Most files take the fast path (`stream.rs`); the general path here reads
+//! every line into a record tree (identifiers resolved to their definitions), then
+//! constructs the circuits bottom-up with an explicit stack, so deep files cannot overflow
+//! the call stack and cycles are reported. Nodes are built unhashed and hashed a few
+//! hundred at a time (`circuit_ir::hash_all`).
 
 use circuit_ir::kinds::{Module, ModuleArgSpec};
-use circuit_ir::{BuildNodeHasher, Circuit, Kind, Name, NamedAxes, Op, Shape};
+use circuit_ir::{Circuit, Kind, Name, NamedAxes, Op, Shape};
 
-use crate::lexer::{classify, lex_node, split_flags, Ident, LineKind, LineSyntax};
+use crate::lexer::{classify, lex_node_into, split_flags, Ident, LineKind, LineSyntax};
 use crate::payload::parse_op;
+use crate::table::{hash_str, IndexTable};
 use crate::{ParseError, ParseOptions};
 
 /// What a line denotes.
@@ -21,22 +22,66 @@ enum Target {
     Reference(Circuit),
 }
 
+/// "No record" in the child links.
+const NONE: usize = usize::MAX;
+
 struct Record<'a> {
     line_idx: usize,
     syn: LineSyntax<'a>,
     target: Target,
-    children: Vec<usize>,
+    /// Children as a linked list through the records (no allocation per node).
+    first_child: usize,
+    last_child: usize,
+    next_sibling: usize,
+    n_children: usize,
     /// For a Module argument: the record of its symbol and the flags.
     child_info: Option<(usize, Option<[bool; 3]>, usize)>,
 }
 
-struct Parser<'a> {
-    lines: Vec<&'a str>,
-    opts: &'a ParseOptions,
-    records: Vec<Record<'a>>,
-    idents: HashMap<Ident<'a>, usize, BuildNodeHasher>,
-    seeds: std::cell::Cell<u64>,
+/// The children of a record, in order.
+struct Children<'r, 'a> {
+    records: &'r [Record<'a>],
+    next: usize,
 }
+
+impl Iterator for Children<'_, '_> {
+    type Item = usize;
+
+    fn next(&mut self) -> Option<usize> {
+        let c = self.next;
+        self.next = self.records.get(c)?.next_sibling;
+        Some(c)
+    }
+}
+
+/// A record being constructed: which dependency comes next.
+struct Frame {
+    idx: usize,
+    /// Walking the children's `!` bindings (after the children themselves).
+    bindings: bool,
+    cur: usize,
+}
+
+impl Frame {
+    fn new(idx: usize, records: &[Record]) -> Frame {
+        Frame { idx, bindings: false, cur: records[idx].first_child }
+    }
+}
+
+pub(crate) struct Parser<'a> {
+    pub(crate) lines: Vec<&'a str>,
+    pub(crate) opts: &'a ParseOptions,
+    records: Vec<Record<'a>>,
+    /// Defining record by identifier (the identifier is the record's own).
+    idents: IndexTable,
+    pub(crate) seeds: std::cell::Cell<u64>,
+    /// Nodes built (unhashed) since their hashes were last computed. They are hashed a few
+    /// hundred at a time (side by side, while they are still in cache).
+    unhashed: std::cell::RefCell<Vec<Circuit>>,
+}
+
+/// How many nodes are built before their hashes are computed together.
+const HASH_WINDOW: usize = 256;
 
 fn col_of(line: &str, byte: usize) -> usize {
     let mut b = byte.min(line.len());
@@ -47,20 +92,34 @@ fn col_of(line: &str, byte: usize) -> usize {
 }
 
 impl<'a> Parser<'a> {
-    fn err(&self, line_idx: usize, byte: usize, msg: impl Into<String>) -> ParseError {
+    pub(crate) fn err(&self, line_idx: usize, byte: usize, msg: impl Into<String>) -> ParseError {
         let line = self.lines.get(line_idx).copied().unwrap_or("");
         let mut e = ParseError::new(line_idx + 1, col_of(line, byte), line, msg);
         e.file.clone_from(&self.opts.file);
         e
     }
 
-    /// Creates a record for a lexed line (node line or one-line child info).
-    fn add_record(
-        &mut self,
-        line_idx: usize,
-        syn: LineSyntax<'a>,
-        start: usize,
-    ) -> Result<usize, ParseError> {
+    /// Appends a record for a line (node line or one-line child info) to lex into:
+    /// records are large, and lexing in place saves moving each one several times.
+    fn push_blank(&mut self, line_idx: usize) -> usize {
+        let idx = self.records.len();
+        self.records.push(Record {
+            line_idx,
+            syn: LineSyntax::default(),
+            target: Target::Definition,
+            first_child: NONE,
+            last_child: NONE,
+            next_sibling: NONE,
+            n_children: 0,
+            child_info: None,
+        });
+        idx
+    }
+
+    /// Decides what a lexed record denotes (registering a definition's identifier).
+    fn resolve_target(&mut self, idx: usize, start: usize) -> Result<(), ParseError> {
+        let syn = &self.records[idx].syn;
+        let line_idx = self.records[idx].line_idx;
         let ident =
             syn.ident.clone().ok_or_else(|| self.err(line_idx, start, "expected an identifier"))?;
         let reference = if self.opts.reference_circuits.is_empty() {
@@ -83,22 +142,67 @@ impl<'a> Parser<'a> {
                 ));
             }
             Target::Reference(c)
-        } else if let Some(&def) = self.idents.get(&ident) {
-            Target::Repeat(def)
         } else {
+            let hash = ident_hash(&ident);
+            let records = &self.records;
+            let is_def = |i: usize| records[i].syn.ident.as_ref() == Some(&ident);
             if syn.variant.is_none() {
-                return Err(self
-                    .err(line_idx, start, format!("unknown identifier {ident}"))
-                    .with_help("a node must be defined with its kind (e.g. `'x' [2] Scalar 1`) before later lines refer to it"));
+                match self.idents.find(hash, is_def) {
+                    Some(def) => Target::Repeat(def),
+                    None => {
+                        return Err(self
+                            .err(line_idx, start, format!("unknown identifier {ident}"))
+                            .with_help("a node must be defined with its kind (e.g. `'x' [2] Scalar 1`) before later lines refer to it"));
+                    }
+                }
+            } else {
+                match self.idents.find_or_insert(hash, idx, is_def) {
+                    Some(def) => Target::Repeat(def),
+                    None => Target::Definition,
+                }
             }
-            Target::Definition
         };
-        let idx = self.records.len();
-        if matches!(target, Target::Definition) {
-            self.idents.insert(ident, idx);
+        self.records[idx].target = target;
+        Ok(())
+    }
+
+    fn children(&self, idx: usize) -> Children<'_, 'a> {
+        Children { records: &self.records, next: self.records[idx].first_child }
+    }
+
+    fn add_child(&mut self, parent: usize, child: usize) {
+        let p = &mut self.records[parent];
+        let last = p.last_child;
+        p.last_child = child;
+        p.n_children += 1;
+        if last == NONE {
+            p.first_child = child;
+        } else {
+            self.records[last].next_sibling = child;
         }
-        self.records.push(Record { line_idx, syn, target, children: Vec::new(), child_info: None });
-        Ok(idx)
+    }
+
+    /// Adds the record of the node a line's `! <symbol> [flags]` binds (lexed from
+    /// `info`, which starts at byte `pos` of the line).
+    fn add_binding(
+        &mut self,
+        line_idx: usize,
+        idx: usize,
+        info: &'a str,
+        pos: usize,
+    ) -> Result<(), ParseError> {
+        let (head, flags) = split_flags(info);
+        let head_start = pos;
+        let sym = self.push_blank(line_idx);
+        let info_syn = &mut self.records[sym].syn;
+        if let Err((p, msg)) = lex_node_into(head, 0, info_syn) {
+            return Err(self.err(line_idx, head_start + p, format!("in the `!` binding: {msg}")));
+        }
+        // Positions inside the binding are relative to it; make them line offsets.
+        info_syn.shift_positions(head_start);
+        self.resolve_target(sym, head_start)?;
+        self.records[idx].child_info = Some((sym, flags, head_start));
+        Ok(())
     }
 
     fn read_lines(&mut self) -> Result<Vec<usize>, ParseError> {
@@ -141,19 +245,13 @@ impl<'a> Parser<'a> {
                     format!("nesting deeper than the limit of {}", self.opts.max_depth),
                 ));
             }
-            let syn = lex_node(line, start).map_err(|(pos, msg)| self.err(line_idx, pos, msg))?;
-            let child_info = syn.child_info;
-            let idx = self.add_record(line_idx, syn, start)?;
-            if let Some((info, pos)) = child_info {
-                let (head, flags) = split_flags(info);
-                let head_start = pos;
-                let mut info_syn = lex_node(head, 0).map_err(|(p, msg)| {
-                    self.err(line_idx, head_start + p, format!("in the `!` binding: {msg}"))
-                })?;
-                // Positions inside the binding are relative to it; make them line offsets.
-                info_syn.shift_positions(head_start);
-                let sym = self.add_record(line_idx, info_syn, head_start)?;
-                self.records[idx].child_info = Some((sym, flags, head_start));
+            let idx = self.push_blank(line_idx);
+            if let Err((pos, msg)) = lex_node_into(line, start, &mut self.records[idx].syn) {
+                return Err(self.err(line_idx, pos, msg));
+            }
+            self.resolve_target(idx, start)?;
+            if let Some((info, pos)) = self.records[idx].syn.child_info {
+                self.add_binding(line_idx, idx, info, pos)?;
             }
             let parent = if after_marker {
                 let p = stack[depth];
@@ -175,7 +273,7 @@ impl<'a> Parser<'a> {
                             "the node on line {pl} refers to an earlier definition, so it cannot have children here"
                         )));
                     }
-                    self.records[p].children.push(idx);
+                    self.add_child(p, idx);
                 }
             }
         }
@@ -189,15 +287,27 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn deps(&self, idx: usize) -> Vec<usize> {
-        let rec = &self.records[idx];
-        let mut out: Vec<usize> = rec.children.iter().map(|&c| self.resolve(c)).collect();
-        for &c in &rec.children {
+    /// The `k`-th dependency of a record from cursor `cur` (children in order, then the
+    /// symbols bound by `!` on them), advancing the cursor; `None` when exhausted.
+    fn next_dep(&self, frame: &mut Frame) -> Option<usize> {
+        loop {
+            if frame.cur == NONE {
+                if frame.bindings {
+                    return None;
+                }
+                frame.bindings = true;
+                frame.cur = self.records[frame.idx].first_child;
+                continue;
+            }
+            let c = frame.cur;
+            frame.cur = self.records[c].next_sibling;
+            if !frame.bindings {
+                return Some(self.resolve(c));
+            }
             if let Some((sym, _, _)) = self.records[c].child_info {
-                out.push(self.resolve(sym));
+                return Some(self.resolve(sym));
             }
         }
-        out
     }
 
     /// Builds every record reachable from `roots`, children first.
@@ -210,16 +320,16 @@ impl<'a> Parser<'a> {
         }
         let mut state = vec![State::Fresh; self.records.len()];
         let mut built: Vec<Option<Circuit>> = vec![None; self.records.len()];
+        let mut stack: Vec<Frame> = Vec::new();
         for &root in roots {
             let root = self.resolve(root);
             if state[root] == State::Done {
                 continue;
             }
-            let mut stack: Vec<(usize, Vec<usize>, usize)> = vec![(root, self.deps(root), 0)];
+            stack.push(Frame::new(root, &self.records));
             state[root] = State::OnPath;
-            while let Some((idx, deps, next)) = stack.last_mut() {
-                if let Some(&dep) = deps.get(*next) {
-                    *next += 1;
+            while let Some(frame) = stack.last_mut() {
+                if let Some(dep) = self.next_dep(frame) {
                     match state[dep] {
                         State::Done => {}
                         State::OnPath => {
@@ -238,12 +348,11 @@ impl<'a> Parser<'a> {
                         }
                         State::Fresh => {
                             state[dep] = State::OnPath;
-                            let d = self.deps(dep);
-                            stack.push((dep, d, 0));
+                            stack.push(Frame::new(dep, &self.records));
                         }
                     }
                 } else {
-                    let idx = *idx;
+                    let idx = frame.idx;
                     let c = self.build_record(idx, &built)?;
                     built[idx] = Some(c);
                     state[idx] = State::Done;
@@ -262,6 +371,7 @@ impl<'a> Parser<'a> {
         for idx in 0..self.records.len() {
             self.check_repeat(idx, &built)?;
         }
+        self.flush_hashes();
         Ok(out)
     }
 
@@ -283,37 +393,14 @@ impl<'a> Parser<'a> {
             return Ok(());
         }
         let Some(c) = built[def].as_ref() else { return Ok(()) };
+        let Some(what) = restated_mismatch(&rec.syn, c) else { return Ok(()) };
         let ident = rec.syn.ident.as_ref().map_or(String::new(), ToString::to_string);
         let def_line = self.records[def].line_idx + 1;
-        let mismatch = |what: &str| {
-            self.err(
-                rec.line_idx,
-                0,
-                format!(
-                    "{ident} repeats the node defined on line {def_line} but its {what} differs"
-                ),
-            )
-        };
-        if let Some(n) = &rec.syn.name {
-            if c.name() != Some(n.as_ref()) {
-                return Err(mismatch("name"));
-            }
-        }
-        if rec.syn.ad && c.flags().use_autoname() {
-            return Err(mismatch("autoname-disabled flag (AD)"));
-        }
-        if let Some((axes, _)) = &rec.syn.shape {
-            let shape: Shape = axes.iter().map(|a| a.size).collect();
-            if &shape != c.shape() {
-                return Err(mismatch("shape"));
-            }
-        }
-        if let Some((v, _)) = &rec.syn.variant {
-            if *v != c.kind().name() {
-                return Err(mismatch("kind"));
-            }
-        }
-        Ok(())
+        Err(self.err(
+            rec.line_idx,
+            0,
+            format!("{ident} repeats the node defined on line {def_line} but its {what} differs"),
+        ))
     }
 
     fn build_record(&self, idx: usize, built: &[Option<Circuit>]) -> Result<Circuit, ParseError> {
@@ -321,20 +408,15 @@ impl<'a> Parser<'a> {
         if !matches!(rec.target, Target::Definition) {
             return self.circuit_of(idx, built);
         }
-        let syn = &rec.syn;
-        let (variant, vpos) = syn.variant.unwrap_or_default();
-        let kind = Kind::from_name(variant).ok_or_else(|| {
-            self.err(rec.line_idx, vpos, format!("unknown node kind '{variant}'"))
-                .with_help("kinds are Array Scalar Symbol Einsum Add Rearrange Index Scatter Concat GeneralFunction Conv Module SetSymbolicShape Tag DiscreteVar StoredCumulantVar Cumulant")
-        })?;
-        let children: Vec<Circuit> =
-            rec.children.iter().map(|&c| self.circuit_of(c, built)).collect::<Result<_, _>>()?;
-        let declared: Option<Shape> =
-            syn.shape.as_ref().map(|(axes, _)| axes.iter().map(|a| a.size).collect());
+        let kind = self.kind_of(&rec.syn, rec.line_idx)?;
+        let mut children: Vec<Circuit> = Vec::with_capacity(rec.n_children);
+        for c in self.children(idx) {
+            children.push(self.circuit_of(c, built)?);
+        }
         let op = if kind == Kind::Module {
-            self.module_op(rec, built)?
+            self.module_op(idx, built)?
         } else {
-            for &c in &rec.children {
+            for c in self.children(idx) {
                 if let Some((_, _, pos)) = self.records[c].child_info {
                     return Err(self.err(
                         self.records[c].line_idx,
@@ -343,49 +425,99 @@ impl<'a> Parser<'a> {
                     ));
                 }
             }
-            parse_op(kind, syn.payload.0, declared.as_ref(), &children, self.opts, &self.seeds)
-                .map_err(|m| self.err(rec.line_idx, syn.payload.1, m))?
+            self.payload_op(&rec.syn, rec.line_idx, kind, &children)?
         };
+        self.finish_node(&rec.syn, rec.line_idx, op, children)
+    }
+
+    /// The kind a definition line names.
+    pub(crate) fn kind_of(
+        &self,
+        syn: &LineSyntax<'_>,
+        line_idx: usize,
+    ) -> Result<Kind, ParseError> {
+        let (variant, vpos) = syn.variant.unwrap_or_default();
+        Kind::from_name(variant).ok_or_else(|| {
+            self.err(line_idx, vpos, format!("unknown node kind '{variant}'"))
+                .with_help("kinds are Array Scalar Symbol Einsum Add Rearrange Index Scatter Concat GeneralFunction Conv Module SetSymbolicShape Tag DiscreteVar StoredCumulantVar Cumulant")
+        })
+    }
+
+    /// The payload of a definition line (any kind but Module).
+    pub(crate) fn payload_op(
+        &self,
+        syn: &LineSyntax<'_>,
+        line_idx: usize,
+        kind: Kind,
+        children: &[Circuit],
+    ) -> Result<Op, ParseError> {
+        let declared: Option<&Shape> = syn.shape.as_ref().map(|(d, _)| &d.sizes);
+        parse_op(kind, syn.payload.0, declared, children, self.opts, &self.seeds)
+            .map_err(|m| self.err(line_idx, syn.payload.1, m))
+    }
+
+    /// Builds a definition line's node from its payload and children, and checks the
+    /// declared shape (applying its axis names).
+    pub(crate) fn finish_node(
+        &self,
+        syn: &LineSyntax<'_>,
+        line_idx: usize,
+        op: Op,
+        children: Vec<Circuit>,
+    ) -> Result<Circuit, ParseError> {
+        let (_, vpos) = syn.variant.unwrap_or_default();
         let name: Option<Name> = match (&syn.name, &syn.ident) {
             (Some(n), _) => Some(Name::from(n.as_ref())),
             (None, Some(Ident::Name(n))) => Some(Name::from(n.as_ref())),
             _ => None,
         };
-        let mut circuit = Circuit::build(op, children, name, syn.ad)
-            .map_err(|e| self.err(rec.line_idx, vpos, e.to_string()))?;
-        if let Some((axes, spos)) = &syn.shape {
-            let shape: Shape = axes.iter().map(|a| a.size).collect();
-            if &shape != circuit.shape() {
+        // Hashed later, all the nodes of the parse together (`circuit_ir::hash_all`).
+        let mut circuit = Circuit::build_unhashed(op, children, name, syn.ad)
+            .map_err(|e| self.err(line_idx, vpos, e.to_string()))?;
+        if let Some((declared, spos)) = &syn.shape {
+            if &declared.sizes != circuit.shape() {
                 return Err(self.err(
-                    rec.line_idx,
+                    line_idx,
                     *spos,
                     format!(
                         "declared shape {} but the node's shape is {}",
-                        circuit_ir::size::format_shape(&shape),
+                        circuit_ir::size::format_shape(&declared.sizes),
                         circuit_ir::size::format_shape(circuit.shape())
                     ),
                 ));
             }
-            let named: NamedAxes = axes
-                .iter()
-                .enumerate()
-                .filter_map(|(i, a)| a.name.map(|n| (i as u8, Name::from(n))))
-                .collect();
-            if !named.is_empty() {
+            if !declared.names.is_empty() {
+                let named: NamedAxes =
+                    declared.names.iter().map(|&(i, n)| (i as u8, Name::from(n))).collect();
                 circuit = circuit
                     .with_named_axes(named)
-                    .map_err(|e| self.err(rec.line_idx, *spos, e.to_string()))?;
+                    .map_err(|e| self.err(line_idx, *spos, e.to_string()))?;
             }
+        }
+        let mut unhashed = self.unhashed.borrow_mut();
+        unhashed.push(circuit.clone());
+        if unhashed.len() >= HASH_WINDOW {
+            circuit_ir::hash_all(unhashed.iter());
+            unhashed.clear();
         }
         Ok(circuit)
     }
 
-    fn module_op(&self, rec: &Record, built: &[Option<Circuit>]) -> Result<Op, ParseError> {
+    /// Computes the hashes of the nodes built since the last time.
+    pub(crate) fn flush_hashes(&self) {
+        let mut unhashed = self.unhashed.borrow_mut();
+        circuit_ir::hash_all(unhashed.iter());
+        unhashed.clear();
+    }
+
+    fn module_op(&self, idx: usize, built: &[Option<Circuit>]) -> Result<Op, ParseError> {
+        let rec = &self.records[idx];
         let (_, vpos) = rec.syn.variant.unwrap_or_default();
         if !rec.syn.payload.0.is_empty() {
             return Err(self.err(rec.line_idx, rec.syn.payload.1, "Module takes no payload"));
         }
-        let Some((&spec_idx, args)) = rec.children.split_first() else {
+        let mut children = self.children(idx);
+        let Some(spec_idx) = children.next() else {
             return Err(self.err(
                 rec.line_idx,
                 vpos,
@@ -399,8 +531,8 @@ impl<'a> Parser<'a> {
                 "the first child of a Module is its spec circuit and takes no `!` binding",
             ));
         }
-        let mut arg_specs = Vec::with_capacity(args.len());
-        for &a in args {
+        let mut arg_specs = Vec::with_capacity(rec.n_children - 1);
+        for a in children {
             let arec = &self.records[a];
             let Some((sym_idx, flags, pos)) = arec.child_info else {
                 let line = self.lines[arec.line_idx];
@@ -451,11 +583,95 @@ impl<'a> Parser<'a> {
     }
 }
 
+/// The identifier table's hash of an identifier.
+pub(crate) fn ident_hash(ident: &Ident<'_>) -> u64 {
+    match ident {
+        // The table's own multiplicative hashing spreads consecutive numbers.
+        Ident::Serial(n) => *n,
+        Ident::Name(n) => hash_str(n),
+    }
+}
+
+/// The first piece of information a repeat line restates differently from the node it
+/// repeats (name, `AD`, shape or kind), if any.
+pub(crate) fn restated_mismatch(syn: &LineSyntax<'_>, c: &Circuit) -> Option<&'static str> {
+    if let Some(n) = &syn.name {
+        if c.name() != Some(n.as_ref()) {
+            return Some("name");
+        }
+    }
+    if syn.ad && c.flags().use_autoname() {
+        return Some("autoname-disabled flag (AD)");
+    }
+    if let Some((declared, _)) = &syn.shape {
+        if &declared.sizes != c.shape() {
+            return Some("shape");
+        }
+    }
+    if let Some((v, _)) = &syn.variant {
+        if *v != c.kind().name() {
+            return Some("kind");
+        }
+    }
+    None
+}
+
+/// The lines of `text` (split at `\n`, a trailing `\r` removed), as
+/// `text.split('\n')` gives them. Newlines are found a word at a time: lines are short,
+/// and a search call per line costs more than the line itself.
+fn split_lines(text: &str) -> Vec<&str> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let bytes = text.as_bytes();
+    let mut lines: Vec<&str> = Vec::with_capacity(bytes.len() / 32 + 1);
+    let mut push = |start: usize, end: usize| {
+        let l = &text[start..end];
+        lines.push(l.strip_suffix('\r').unwrap_or(l));
+    };
+    let mut start = 0;
+    let mut words = bytes.chunks_exact(8);
+    let mut base = 0;
+    for w in &mut words {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(w);
+        let x = u64::from_le_bytes(b) ^ (ONES * u64::from(b'\n'));
+        // A high bit per zero byte of `x` (exact: no false positives below a true zero
+        // byte, and a false one can only follow a true one, which is found first).
+        let mut hits = x.wrapping_sub(ONES) & !x & HIGHS;
+        while hits != 0 {
+            let nl = base + (hits.trailing_zeros() / 8) as usize;
+            if bytes[nl] == b'\n' {
+                push(start, nl);
+                start = nl + 1;
+            }
+            hits &= hits - 1;
+        }
+        base += 8;
+    }
+    for (i, &b) in words.remainder().iter().enumerate() {
+        if b == b'\n' {
+            push(start, base + i);
+            start = base + i + 1;
+        }
+    }
+    push(start, bytes.len());
+    lines
+}
+
 /// Parses every top-level circuit in `text`.
 ///
 /// # Errors
 /// A [`ParseError`] with line, column and message for the first problem.
 pub fn parse_circuits(text: &str, opts: &ParseOptions) -> Result<Vec<Circuit>, ParseError> {
+    parse_with(text, opts, true)
+}
+
+/// [`parse_circuits`], with the fast path or without it (the tests compare the two).
+fn parse_with(
+    text: &str,
+    opts: &ParseOptions,
+    try_fast_path: bool,
+) -> Result<Vec<Circuit>, ParseError> {
     if text.len() > opts.max_input_bytes {
         let mut e = ParseError::new(
             1,
@@ -466,14 +682,26 @@ pub fn parse_circuits(text: &str, opts: &ParseOptions) -> Result<Vec<Circuit>, P
         e.file.clone_from(&opts.file);
         return Err(e);
     }
-    let lines: Vec<&str> = text.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l)).collect();
+    let lines = split_lines(text);
     let mut p = Parser {
         lines,
         opts,
         records: Vec::new(),
-        idents: HashMap::default(),
+        idents: IndexTable::with_capacity(0),
         seeds: std::cell::Cell::new(0),
+        unhashed: std::cell::RefCell::new(Vec::new()),
     };
+    if try_fast_path {
+        if let Some(roots) = p.parse_streaming(text) {
+            return Ok(roots);
+        }
+    }
+    // Anything unusual, or any error: the general path (which reports the first error
+    // exactly), from a clean state.
+    p.seeds.set(0);
+    p.unhashed.borrow_mut().clear();
+    // Most lines define a node; size the table for them up front (within reason).
+    p.idents = IndexTable::with_capacity(p.lines.len().min(1 << 20));
     let roots = p.read_lines()?;
     p.construct(&roots)
 }
@@ -496,5 +724,116 @@ pub fn parse_circuit(text: &str, opts: &ParseOptions) -> Result<Circuit, ParseEr
             e.file.clone_from(&opts.file);
             Err(e)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_split_as_str_split_does() {
+        let texts = [
+            "",
+            "\n",
+            "a",
+            "0 Add\n  1 'x' [2] Scalar 1\r\n  'x'\n",
+            "\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n",
+            "\u{1}\n\u{1}\u{1}\n\u{b}\n\u{9}\u{a}\u{a}\u{0}\n0123456789abcdef\n│ ▼\n└‣x\r",
+        ];
+        for t in texts {
+            let want: Vec<&str> =
+                t.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l)).collect();
+            assert_eq!(split_lines(t), want, "{t:?}");
+        }
+        let long: String = (0..300).map(|i| "x".repeat(i % 17) + "\n").collect();
+        let want: Vec<&str> = long.split('\n').collect();
+        assert_eq!(split_lines(&long), want);
+    }
+
+    /// Everything the printer can tell apart, for every node below the roots, and the
+    /// roots' hashes. Symbols and Tags written without a uuid get a fresh random one on
+    /// each parse: the uuids are masked, and then the hashes left out.
+    fn fingerprint(roots: &[Circuit]) -> String {
+        let printed = crate::PrintOptions::default().repr(roots).unwrap_or_default();
+        let mut words = Vec::new();
+        let mut masked = false;
+        for w in printed.split(' ') {
+            let is_uuid = w.len() >= 36 && uuid::Uuid::parse_str(&w[..36]).is_ok();
+            masked |= is_uuid;
+            words.push(if is_uuid { "<uuid>" } else { w });
+        }
+        let hashes: Vec<String> = if masked {
+            Vec::new()
+        } else {
+            roots.iter().map(|r| format!("{:?}", r.hash())).collect()
+        };
+        format!("{}\n{hashes:?}", words.join(" "))
+    }
+
+    /// The fast path builds exactly what the general path builds, on every fixture and on
+    /// line-level mutations of them (dropped, duplicated, re-indented lines), and takes
+    /// part of them (else this test would compare the general path with itself).
+    #[test]
+    fn fast_path_agrees_with_general_path() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures");
+        let mut files = Vec::new();
+        let mut dirs = vec![root];
+        while let Some(d) = dirs.pop() {
+            for e in std::fs::read_dir(&d).unwrap().flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    dirs.push(p);
+                } else if p.extension().is_some_and(|x| x == "circ") {
+                    files.push(p);
+                }
+            }
+        }
+        assert!(files.len() > 100, "fixtures not found");
+        // `Array rand` draws from a seed; fixed, so that both paths draw the same.
+        let opts = ParseOptions { random_seed: Some(7), ..ParseOptions::default() };
+        let (mut fast_taken, mut compared) = (0, 0);
+        for f in &files {
+            let text = std::fs::read_to_string(f).unwrap();
+            let lines: Vec<&str> = text.lines().collect();
+            let mut variants = vec![text.clone()];
+            for i in (0..lines.len()).step_by(3) {
+                let mut dropped = lines.clone();
+                dropped.remove(i);
+                variants.push(dropped.join("\n"));
+                let mut doubled = lines.clone();
+                doubled.insert(i, lines[i]);
+                variants.push(doubled.join("\n"));
+                let mut shifted = lines.clone();
+                let moved = format!("  {}", lines[i]);
+                shifted[i] = &moved;
+                variants.push(shifted.join("\n"));
+            }
+            for v in &variants {
+                let general = parse_with(v, &opts, false);
+                let fast = parse_with(v, &opts, true);
+                compared += 1;
+                match (&general, &fast) {
+                    (Ok(g), Ok(q)) => {
+                        assert_eq!(fingerprint(g), fingerprint(q), "{}:\n{v}", f.display());
+                    }
+                    (Err(g), Err(q)) => assert_eq!(g.to_string(), q.to_string()),
+                    _ => panic!("paths disagree on {}:\n{v}", f.display()),
+                }
+                let lines = split_lines(v);
+                let p = Parser {
+                    lines,
+                    opts: &opts,
+                    records: Vec::new(),
+                    idents: IndexTable::with_capacity(0),
+                    seeds: std::cell::Cell::new(0),
+                    unhashed: std::cell::RefCell::new(Vec::new()),
+                };
+                if p.parse_streaming(v).is_some() {
+                    fast_taken += 1;
+                }
+            }
+        }
+        assert!(fast_taken * 4 > compared, "fast path taken {fast_taken} of {compared}");
     }
 }

@@ -29,8 +29,13 @@ pub(crate) fn parse_number(text: &str) -> Result<f64, String> {
     let t = text.trim();
     let mut chars = t.chars();
     let first = chars.next().ok_or("expected a number")?;
-    let clean: String = std::iter::once(first).chain(chars.filter(|&c| c != '_')).collect();
-    clean.parse::<f64>().map_err(|_| format!("'{t}' is not a number"))
+    let parsed = if t[first.len_utf8()..].contains('_') {
+        let clean: String = std::iter::once(first).chain(chars.filter(|&c| c != '_')).collect();
+        clean.parse::<f64>()
+    } else {
+        t.parse::<f64>()
+    };
+    parsed.map_err(|_| format!("'{t}' is not a number"))
 }
 
 fn parse_int(text: &str) -> Result<i64, String> {
@@ -56,7 +61,7 @@ fn expect_empty(kind: Kind, payload: &str) -> Result<(), String> {
 
 fn required_shape(kind: Kind, shape: Option<&Shape>) -> Result<Shape, String> {
     shape
-        .cloned()
+        .map(|s| Shape::from_slice(s))
         .ok_or_else(|| format!("{} needs its shape, e.g. `[2,3]`, before the kind", kind.name()))
 }
 

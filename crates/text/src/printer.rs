@@ -5,13 +5,12 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use circuit_ir::kinds::ModuleArgSpec;
-use circuit_ir::{BuildNodeHasher, Circuit, NodeHash, NodeMap, NodeSet, Op};
+use circuit_ir::{Circuit, Op};
 use circuit_tensor::TensorStore;
 
-use crate::format::{
-    child_arg_comment, shape_is_necessary, write_payload, write_shape_named, write_usize,
-};
-use crate::lexer::push_quoted;
+use crate::format::{child_arg_comment, shape_is_necessary, write_payload, write_shape_named};
+use crate::out::Out;
+use crate::table::{hash_str, IndexTable};
 use crate::PrintError;
 
 /// A terminal color for [`PrintOptions::colorer`].
@@ -141,7 +140,7 @@ impl PrintOptions {
     /// Invalid option combinations; tensor saving failures.
     pub fn repr(&self, circuits: &[Circuit]) -> Result<String, PrintError> {
         self.validate()?;
-        let mut p = Printer::new(self, circuits);
+        let mut p = Printer::new(self);
         p.print_all(circuits)?;
         Ok(p.finish())
     }
@@ -164,16 +163,57 @@ enum Ident {
     Serial(u64),
 }
 
+/// What the printer knows of one distinct node (kept small: there is one per node).
+struct Slot<'a> {
+    node: &'a Circuit,
+    /// Index into `Printer::name_counts` (`NO_NAME` for an unnamed node).
+    name: u32,
+    /// Decided when the identifiers are filled in (once every name is counted).
+    ident: Option<Ident>,
+}
+
+impl Slot<'_> {
+    /// Whether this slot is for `c` (the same allocation, or an equal node).
+    fn is(&self, c: &Circuit) -> bool {
+        self.node.ptr_eq(c) || self.node.hash() == c.hash()
+    }
+}
+
+const NO_NAME: u32 = u32::MAX;
+
+/// A node's table key: the first 8 bytes of its hash (already uniformly distributed).
+fn node_key(c: &Circuit) -> u64 {
+    let mut b = [0u8; 8];
+    b.copy_from_slice(&c.hash().0[..8]);
+    u64::from_le_bytes(b)
+}
+
+/// Prints in one pass. Whether a node is referred to by its name or by a serial number
+/// depends on whether its name is unique among all the distinct nodes, which is known
+/// only at the end; so each identifier is written as its quoted name (or nothing) after
+/// a *hole* where a serial number may go, and the holes are filled at the end (most
+/// often there is nothing to fill, and the text is done).
 struct Printer<'a> {
     opts: &'a PrintOptions,
-    out: String,
-    name_counts: HashMap<&'a str, usize, BuildNodeHasher>,
-    printed: NodeMap<NodeHash, Ident>,
-    next_serial: u64,
+    out: Out,
+    /// Every distinct node seen (module argument symbols included): its index in
+    /// `slots`, by content hash.
+    index: IndexTable,
+    slots: Vec<Slot<'a>>,
+    /// Distinct names (by index into `name_strs`) and how many distinct nodes carry each.
+    names: IndexTable,
+    name_strs: Vec<&'a str>,
+    name_counts: Vec<u32>,
+    /// `(position in out, slot)` of each identifier, in order.
+    holes: Vec<(usize, u32)>,
+    /// Nodes not printed (references, below a traversal's cut, symbols without an
+    /// argument) whose names count all the same.
+    unprinted: Vec<&'a Circuit>,
     saved: HashSet<circuit_tensor::TensorHash>,
-    /// Continuation segments of the current path: a line's prefix is the concatenation of
-    /// its parent's segments followed by its connector.
-    segs: Vec<&'static str>,
+    /// The continuation segments of the current path, concatenated (a line's prefix is
+    /// its parent's segments followed by its connector), and where each segment ends.
+    prefix: String,
+    seg_ends: Vec<usize>,
 }
 
 /// Where a line sits relative to its parent.
@@ -184,53 +224,42 @@ enum Place {
     OnlyChild,
 }
 
-enum Work {
+enum Work<'a> {
     Node {
-        c: Circuit,
+        c: &'a Circuit,
         depth: usize,
         n_segs: usize,
         place: Place,
-        binding: Option<ModuleArgSpec>,
+        binding: Option<&'a ModuleArgSpec>,
         comment: Option<String>,
     },
     Marker(usize),
 }
 
 impl<'a> Printer<'a> {
-    fn new(opts: &'a PrintOptions, roots: &'a [Circuit]) -> Printer<'a> {
-        let mut name_counts: HashMap<&'a str, usize, BuildNodeHasher> = HashMap::default();
-        // Distinct nodes, including module argument symbols (they print too).
-        let mut seen: NodeSet<NodeHash> = NodeSet::default();
-        let mut stack: Vec<&'a Circuit> = roots.iter().collect();
-        while let Some(c) = stack.pop() {
-            if !seen.insert(c.hash()) {
-                continue;
-            }
-            if let Some(n) = c.name() {
-                *name_counts.entry(n).or_insert(0) += 1;
-            }
-            if let Op::Module(m) = c.op() {
-                stack.extend(m.arg_specs.iter().map(|a| &a.symbol));
-            }
-            stack.extend(c.children().iter());
-        }
+    fn new(opts: &'a PrintOptions) -> Printer<'a> {
         Printer {
             opts,
-            out: String::with_capacity(seen.len() * 32),
-            name_counts,
-            printed: NodeMap::default(),
-            next_serial: 0,
+            out: Out::with_capacity(1 << 12),
+            index: IndexTable::with_capacity(256),
+            slots: Vec::new(),
+            names: IndexTable::with_capacity(256),
+            name_strs: Vec::new(),
+            name_counts: Vec::new(),
+            holes: Vec::new(),
+            unprinted: Vec::new(),
             saved: HashSet::new(),
-            segs: Vec::new(),
+            prefix: String::new(),
+            seg_ends: Vec::new(),
         }
     }
 
-    fn print_all(&mut self, roots: &[Circuit]) -> Result<(), PrintError> {
-        let mut stack: Vec<Work> = roots
+    fn print_all(&mut self, roots: &'a [Circuit]) -> Result<(), PrintError> {
+        let mut stack: Vec<Work<'a>> = roots
             .iter()
             .rev()
             .map(|r| Work::Node {
-                c: r.clone(),
+                c: r,
                 depth: 0,
                 n_segs: 0,
                 place: Place::Root,
@@ -245,41 +274,85 @@ impl<'a> Printer<'a> {
                     self.out.push('▼');
                 }
                 Work::Node { c, depth, n_segs, place, binding, comment } => {
-                    self.node(&c, depth, n_segs, place, binding.as_ref(), comment, &mut stack)?;
+                    self.node(c, depth, n_segs, place, binding, comment, &mut stack)?;
                 }
+            }
+        }
+        // Count the names of everything reachable that was not printed.
+        while let Some(c) = self.unprinted.pop() {
+            if self.slot_of(c).1 {
+                self.queue_unprinted_children(c);
             }
         }
         Ok(())
     }
 
+    /// The slot of a node, and whether it is new (its name is counted then).
+    fn slot_of(&mut self, c: &'a Circuit) -> (u32, bool) {
+        let new = self.slots.len();
+        let slots = &self.slots;
+        if let Some(i) = self.index.find_or_insert(node_key(c), new, |i| slots[i].is(c)) {
+            return (i as u32, false);
+        }
+        let name = match c.name() {
+            Some(n) => {
+                let next = self.name_strs.len();
+                let strs = &self.name_strs;
+                match self.names.find_or_insert(hash_str(n), next, |i| strs[i] == n) {
+                    Some(i) => {
+                        self.name_counts[i] += 1;
+                        i as u32
+                    }
+                    None => {
+                        self.name_strs.push(n);
+                        self.name_counts.push(1);
+                        next as u32
+                    }
+                }
+            }
+            None => NO_NAME,
+        };
+        self.slots.push(Slot { node: c, name, ident: None });
+        (new as u32, true)
+    }
+
+    /// Queues what is below a node that is not printed (for counting names).
+    fn queue_unprinted_children(&mut self, c: &'a Circuit) {
+        if let Op::Module(m) = c.op() {
+            self.unprinted.extend(m.arg_specs.iter().map(|a| &a.symbol));
+        }
+        self.unprinted.extend(c.children().iter());
+    }
+
     /// Ends the previous line (trimming trailing spaces) and writes the prefix made of the
     /// first `n_segs` segments.
     fn start_line(&mut self, n_segs: usize) {
-        while self.out.ends_with(' ') {
-            self.out.pop();
-        }
+        self.out.reserve_line();
+        self.trim_trailing_spaces();
         if !self.out.is_empty() {
-            self.out.push('\n');
+            self.out.push_ascii(b'\n');
         }
-        self.segs.truncate(n_segs);
-        for seg in &self.segs {
-            self.out.push_str(seg);
+        if n_segs < self.seg_ends.len() {
+            self.seg_ends.truncate(n_segs);
+            self.prefix.truncate(self.seg_ends.last().copied().unwrap_or(0));
         }
+        self.out.push_str(&self.prefix);
     }
 
-    fn fresh_ident(&mut self, c: &Circuit) -> Ident {
-        let unique = c.name().is_some_and(|n| self.name_counts.get(n).copied() == Some(1));
-        if unique && !self.opts.force_use_serial_numbers {
-            return Ident::Name;
-        }
-        let n = self.next_serial;
-        self.next_serial += 1;
-        Ident::Serial(n)
+    /// Trims spaces at the end of the output, never into an identifier's hole.
+    fn trim_trailing_spaces(&mut self) {
+        let floor = self.holes.last().map_or(0, |h| h.0);
+        self.out.trim_trailing_spaces_to(floor);
+    }
+
+    fn push_seg(&mut self, seg: &str) {
+        self.prefix.push_str(seg);
+        self.seg_ends.push(self.prefix.len());
     }
 
     fn check_name(&self, c: &Circuit) -> Result<(), PrintError> {
         match c.name() {
-            Some(n) if self.opts.bijection && n.contains(['\n', '\r']) => {
+            Some(n) if self.opts.bijection && n.bytes().any(|b| b == b'\n' || b == b'\r') => {
                 Err(PrintError::Unprintable(format!(
                     "the name {n:?} contains a line break, which the line format cannot hold"
                 )))
@@ -288,24 +361,36 @@ impl<'a> Printer<'a> {
         }
     }
 
-    fn write_ident(&mut self, c: &Circuit, id: Ident, repeat: bool) {
-        match id {
-            Ident::Name => push_quoted(&mut self.out, c.name().unwrap_or_default()),
-            Ident::Serial(n) => {
-                write_usize(&mut self.out, n as usize);
-                match c.name() {
-                    Some(name) => {
-                        self.out.push(' ');
-                        push_quoted(&mut self.out, name);
+    /// Writes a node's identifier: a hole for its serial number, then its quoted name
+    /// (or, for an unnamed node after its first line, its kind). On the node's first
+    /// line, writes the rest of the line too. Returns whether it was the first line.
+    fn write_node_ident(&mut self, c: &'a Circuit) -> Result<bool, PrintError> {
+        let (slot, fresh) = self.slot_of(c);
+        self.holes.push((self.out.len(), slot));
+        match c.name() {
+            Some(name) => {
+                // One scan: a name needs escapes, or (on its first line) is unprintable.
+                if name.bytes().any(|b| matches!(b, b'\\' | b'\'' | b'\n' | b'\r')) {
+                    if fresh {
+                        self.check_name(c)?;
                     }
-                    None if repeat => {
-                        self.out.push(' ');
-                        self.out.push_str(c.kind().name());
-                    }
-                    None => {}
+                    self.out.push_quoted(name);
+                } else {
+                    self.out.push_ascii(b'\'');
+                    self.out.push_str(name);
+                    self.out.push_ascii(b'\'');
                 }
             }
+            None if !fresh => {
+                self.out.push_ascii(b' ');
+                self.out.push_str(c.kind().name());
+            }
+            None => {}
         }
+        if fresh {
+            self.write_line_info(c)?;
+        }
+        Ok(fresh)
     }
 
     fn write_line_info(&mut self, c: &Circuit) -> Result<(), PrintError> {
@@ -366,18 +451,12 @@ impl<'a> Printer<'a> {
     }
 
     /// Writes ` ! <symbol> [flags]` for a module argument.
-    fn write_binding(&mut self, spec: &ModuleArgSpec) -> Result<(), PrintError> {
+    fn write_binding(&mut self, spec: &'a ModuleArgSpec) -> Result<(), PrintError> {
         let sym = &spec.symbol;
         self.out.push_str(" ! ");
-        match self.printed.get(&sym.hash()).copied() {
-            Some(id) => self.write_ident(sym, id, true),
-            None => {
-                self.check_name(sym)?;
-                let id = self.fresh_ident(sym);
-                self.printed.insert(sym.hash(), id);
-                self.write_ident(sym, id, false);
-                self.write_line_info(sym)?;
-            }
+        if self.write_node_ident(sym)? {
+            // A symbol has no children; count whatever is there all the same.
+            self.queue_unprinted_children(sym);
         }
         if !spec.all_flags_default() {
             self.out.push(' ');
@@ -389,13 +468,13 @@ impl<'a> Printer<'a> {
     #[allow(clippy::too_many_arguments)]
     fn node(
         &mut self,
-        c: &Circuit,
+        c: &'a Circuit,
         depth: usize,
         n_segs: usize,
         place: Place,
-        binding: Option<&ModuleArgSpec>,
+        binding: Option<&'a ModuleArgSpec>,
         comment: Option<String>,
-        stack: &mut Vec<Work>,
+        stack: &mut Vec<Work<'a>>,
     ) -> Result<(), PrintError> {
         self.start_line(n_segs);
         let (connector, seg) = match place {
@@ -412,25 +491,19 @@ impl<'a> Printer<'a> {
         };
         self.out.push_str(connector);
         if place != Place::Root {
-            self.segs.push(seg);
+            self.push_seg(seg);
         }
         let color = self.opts.colorer.as_ref().and_then(|f| f(c));
         if let Some(col) = color {
             self.out.push_str(&format!("\x1b[{}m", col.ansi()));
         }
-        let mut expand = false;
-        if let Some(id) = self.opts.reference_circuits.get(c) {
-            push_quoted(&mut self.out, id);
-        } else if let Some(id) = self.printed.get(&c.hash()).copied() {
-            self.write_ident(c, id, true);
+        let expand = if let Some(id) = self.opts.reference_circuits.get(c) {
+            self.out.push_quoted(id);
+            self.unprinted.push(c);
+            false
         } else {
-            self.check_name(c)?;
-            let id = self.fresh_ident(c);
-            self.printed.insert(c.hash(), id);
-            self.write_ident(c, id, false);
-            self.write_line_info(c)?;
-            expand = true;
-        }
+            self.write_node_ident(c)?
+        };
         if let Some(spec) = binding {
             self.write_binding(spec)?;
         }
@@ -440,6 +513,7 @@ impl<'a> Printer<'a> {
             && self.opts.traversal.as_ref().is_none_or(|t| t(c, depth));
         if expand && !children.is_empty() && !descend {
             self.out.push_str(" ...");
+            self.queue_unprinted_children(c);
         }
         if let Some(cm) = comment {
             self.out.push_str(" # ");
@@ -463,25 +537,29 @@ impl<'a> Printer<'a> {
     }
 
     /// Queues the children of an expanded node (in reverse, so they pop in order).
-    fn push_children(&mut self, c: &Circuit, depth: usize, stack: &mut Vec<Work>) {
-        let my_segs = self.segs.len();
+    fn push_children(&mut self, c: &'a Circuit, depth: usize, stack: &mut Vec<Work<'a>>) {
+        let my_segs = self.seg_ends.len();
         let children = c.children();
-        let arg_specs: Option<&[ModuleArgSpec]> = match c.op() {
+        let arg_specs: Option<&'a [ModuleArgSpec]> = match c.op() {
             Op::Module(m) => Some(&m.arg_specs),
             _ => None,
         };
         let n = children.len();
+        if let Some(specs) = arg_specs {
+            // Symbols without an argument line are not printed, but their names count.
+            self.unprinted.extend(specs.iter().skip(n.saturating_sub(1)).map(|a| &a.symbol));
+        }
         let only_child = self.opts.only_child_below && n == 1;
         for (i, child) in children.iter().enumerate().rev() {
             let place =
                 if only_child { Place::OnlyChild } else { Place::Child { last: i + 1 == n } };
             let binding = match (arg_specs, i) {
-                (Some(specs), i) if i >= 1 => specs.get(i - 1).cloned(),
+                (Some(specs), i) if i >= 1 => specs.get(i - 1),
                 _ => None,
             };
             let comment = if self.opts.comment_arg_names { child_arg_comment(c, i) } else { None };
             stack.push(Work::Node {
-                c: child.clone(),
+                c: child,
                 depth: depth + 1,
                 n_segs: my_segs,
                 place,
@@ -494,10 +572,44 @@ impl<'a> Printer<'a> {
         }
     }
 
+    /// Decides every identifier (now that all names are counted) and fills the holes.
     fn finish(mut self) -> String {
-        while self.out.ends_with(' ') {
-            self.out.pop();
+        self.trim_trailing_spaces();
+        let force = self.opts.force_use_serial_numbers;
+        let mut next_serial = 0u64;
+        let mut any_serial = false;
+        for &(_, slot) in &self.holes {
+            let Some(s) = self.slots.get_mut(slot as usize) else { continue };
+            if s.ident.is_none() {
+                let counts = &self.name_counts;
+                let unique = s.name != NO_NAME && counts.get(s.name as usize) == Some(&1);
+                s.ident = Some(if unique && !force {
+                    Ident::Name
+                } else {
+                    next_serial += 1;
+                    any_serial = true;
+                    Ident::Serial(next_serial - 1)
+                });
+            }
         }
-        self.out
+        let text = self.out.into_string();
+        if !any_serial {
+            return text;
+        }
+        let mut out = Out::with_capacity(text.len() + self.holes.len() * 8);
+        let mut done = 0;
+        for &(pos, slot) in &self.holes {
+            let Some(s) = self.slots.get(slot as usize) else { continue };
+            if let Some(Ident::Serial(n)) = s.ident {
+                out.push_str(text.get(done..pos).unwrap_or_default());
+                done = pos;
+                out.write_usize(n as usize);
+                if s.name != NO_NAME {
+                    out.push_ascii(b' ');
+                }
+            }
+        }
+        out.push_str(text.get(done..).unwrap_or_default());
+        out.into_string()
     }
 }

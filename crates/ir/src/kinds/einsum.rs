@@ -44,6 +44,24 @@ pub fn label_from_char(c: char) -> Option<u8> {
     u8::try_from(label).ok()
 }
 
+/// The size of each label seen, with the operand that first fixed it. Einsums use few
+/// distinct labels, so a short list beats a 256-entry table that must be cleared per node.
+#[derive(Default)]
+pub(crate) struct LabelSizes {
+    entries: SmallVec<[(u8, usize, usize); 8]>,
+}
+
+impl LabelSizes {
+    fn get_entry(&self, label: u8) -> Option<(u8, usize, usize)> {
+        self.entries.iter().copied().find(|e| e.0 == label)
+    }
+
+    /// The size of a label, if some operand has it.
+    pub(crate) fn get(&self, label: u8) -> Option<usize> {
+        self.get_entry(label).map(|e| e.1)
+    }
+}
+
 fn label_name(label: u8) -> String {
     label_char(label).to_string()
 }
@@ -55,6 +73,9 @@ impl Einsum {
     /// # Errors
     /// [`IrError::Invalid`] for a missing `->` or a character outside the label alphabet.
     pub fn parse(spec: &str) -> Result<Einsum> {
+        if let Some(e) = Einsum::parse_ascii(spec.as_bytes()) {
+            return Ok(e);
+        }
         let err = |msg: String| IrError::Invalid { kind: "Einsum", node: format!("'{spec}'"), msg };
         let compact: String = spec.chars().filter(|c| !c.is_whitespace()).collect();
         let (lhs, rhs) = compact.split_once("->").ok_or_else(|| err("expected '->'".into()))?;
@@ -71,6 +92,41 @@ impl Einsum {
             lhs.split(',').map(parse_axes).collect::<Result<_>>()?
         };
         Ok(Einsum { in_axes, out_axes: parse_axes(rhs)? })
+    }
+
+    /// The common case without allocating a compacted copy: ASCII letters, `,` and one
+    /// `->`, no spaces. Anything else (including every error) takes the general path.
+    fn parse_ascii(spec: &[u8]) -> Option<Einsum> {
+        // One pass: letters go to the current operand, `,` starts the next one, `->`
+        // switches to the output. Anything else (spaces, a second `->`) means "general path".
+        let mut in_axes: Vec<Axes> = Vec::with_capacity(2);
+        let mut cur = Axes::new();
+        let mut i = 0;
+        while let Some(&b) = spec.get(i) {
+            match b {
+                b'a'..=b'z' => cur.push(b - b'a'),
+                b'A'..=b'Z' => cur.push(b - b'A' + 26),
+                b',' => in_axes.push(std::mem::take(&mut cur)),
+                b'-' if spec.get(i + 1) == Some(&b'>') => {
+                    // `->` alone means no operands; otherwise the last operand ends here.
+                    if i > 0 {
+                        in_axes.push(std::mem::take(&mut cur));
+                    }
+                    let mut out_axes = Axes::new();
+                    for &b in &spec[i + 2..] {
+                        out_axes.push(match b {
+                            b'a'..=b'z' => b - b'a',
+                            b'A'..=b'Z' => b - b'A' + 26,
+                            _ => return None,
+                        });
+                    }
+                    return Some(Einsum { in_axes, out_axes });
+                }
+                _ => return None,
+            }
+            i += 1;
+        }
+        None
     }
 
     /// Parses the word form `first second, first third -> first`: words become labels in
@@ -124,7 +180,8 @@ impl Einsum {
         &self,
         children: &[Circuit],
         node: &str,
-    ) -> Result<[Option<usize>; 256]> {
+        sizes: &mut LabelSizes,
+    ) -> Result<()> {
         if children.len() != self.in_axes.len() {
             return Err(IrError::WrongNumChildren {
                 kind: "Einsum",
@@ -133,8 +190,6 @@ impl Einsum {
                 got: children.len(),
             });
         }
-        let mut sizes: [Option<usize>; 256] = [None; 256];
-        let mut first_operand = [0usize; 256];
         for (operand, (child, axes)) in children.iter().zip(&self.in_axes).enumerate() {
             if child.rank() != axes.len() {
                 return Err(IrError::EinsumRankMismatch {
@@ -145,18 +200,15 @@ impl Einsum {
                 });
             }
             for (&size, &label) in child.shape().iter().zip(axes) {
-                match sizes[usize::from(label)] {
-                    None => {
-                        sizes[usize::from(label)] = Some(size);
-                        first_operand[usize::from(label)] = operand;
-                    }
-                    Some(first) if first == size => {}
-                    Some(first) => {
+                match sizes.get_entry(label) {
+                    None => sizes.entries.push((label, size, operand)),
+                    Some((_, first, _)) if first == size => {}
+                    Some((_, first, first_operand)) => {
                         return Err(IrError::EinsumAxisSizeDifferent {
                             node: node.into(),
                             label: label_name(label),
                             first: crate::size::format_size(first),
-                            first_operand: first_operand[usize::from(label)],
+                            first_operand,
                             second: crate::size::format_size(size),
                             operand,
                         })
@@ -164,20 +216,20 @@ impl Einsum {
                 }
             }
         }
-        Ok(sizes)
+        Ok(())
     }
 
     pub(crate) fn infer_shape(&self, children: &[Circuit], node: &str) -> Result<Shape> {
-        let sizes = self.label_sizes(children, node)?;
-        self.out_axes
-            .iter()
-            .map(|&l| {
-                sizes[usize::from(l)].ok_or_else(|| IrError::EinsumOutputNotSubset {
-                    node: node.into(),
-                    label: label_name(l),
-                })
-            })
-            .collect()
+        let mut sizes = LabelSizes::default();
+        self.label_sizes(children, node, &mut sizes)?;
+        let mut shape = Shape::new();
+        for &l in &self.out_axes {
+            shape.push(sizes.get(l).ok_or_else(|| IrError::EinsumOutputNotSubset {
+                node: node.into(),
+                label: label_name(l),
+            })?);
+        }
+        Ok(shape)
     }
 
     /// For each operand axis, the output axis it is (label once in the operand and once

@@ -20,12 +20,16 @@ pub trait TensorLoader: Send + Sync {
 }
 
 /// An Array's payload: a tensor, possibly not loaded yet.
+///
+/// Cloning is cheap (the payload is shared), and keeps the `Op` enum small.
 #[derive(Clone)]
-pub struct Array {
+pub struct Array(Arc<ArrayData>);
+
+struct ArrayData {
     hash: TensorHash,
     shape: Shape,
     dtype: DType,
-    cell: Arc<OnceLock<Tensor>>,
+    cell: OnceLock<Tensor>,
     loader: Option<Arc<dyn TensorLoader>>,
 }
 
@@ -37,7 +41,7 @@ impl Array {
         let shape = tensor.shape().iter().copied().collect();
         let dtype = tensor.dtype();
         let _ = cell.set(tensor);
-        Array { hash, shape, dtype, cell: Arc::new(cell), loader: None }
+        Array(Arc::new(ArrayData { hash, shape, dtype, cell, loader: None }))
     }
 
     /// A tensor known by hash, shape and dtype, loaded by `loader` on first use.
@@ -47,27 +51,33 @@ impl Array {
         dtype: DType,
         loader: Arc<dyn TensorLoader>,
     ) -> Array {
-        Array { hash, shape, dtype, cell: Arc::new(OnceLock::new()), loader: Some(loader) }
+        Array(Arc::new(ArrayData {
+            hash,
+            shape,
+            dtype,
+            cell: OnceLock::new(),
+            loader: Some(loader),
+        }))
     }
 
     /// The tensor's content hash.
     pub fn tensor_hash(&self) -> TensorHash {
-        self.hash
+        self.0.hash
     }
 
     /// The tensor's shape.
     pub fn shape(&self) -> &Shape {
-        &self.shape
+        &self.0.shape
     }
 
     /// The tensor's dtype.
     pub fn dtype(&self) -> DType {
-        self.dtype
+        self.0.dtype
     }
 
     /// Whether the data is in memory.
     pub fn is_loaded(&self) -> bool {
-        self.cell.get().is_some()
+        self.0.cell.get().is_some()
     }
 
     /// The tensor, loading it if needed.
@@ -76,34 +86,36 @@ impl Array {
     /// The loader's error, or a shape/dtype/hash mismatch between the loaded tensor and
     /// what the circuit declared.
     pub fn tensor(&self) -> Result<Tensor, TensorError> {
-        if let Some(t) = self.cell.get() {
+        let a = &*self.0;
+        if let Some(t) = a.cell.get() {
             return Ok(t.clone());
         }
-        let loader = self.loader.as_ref().ok_or_else(|| TensorError::Format {
-            path: self.hash.prefix(16),
+        let loader = a.loader.as_ref().ok_or_else(|| TensorError::Format {
+            path: a.hash.prefix(16),
             msg: "array has no data and no loader".into(),
         })?;
-        let t = loader.load(&self.hash)?;
-        if t.shape() != self.shape.as_slice() || t.dtype() != self.dtype {
+        let t = loader.load(&a.hash)?;
+        if t.shape() != a.shape.as_slice() || t.dtype() != a.dtype {
             return Err(TensorError::Format {
-                path: self.hash.prefix(16),
+                path: a.hash.prefix(16),
                 msg: format!(
                     "loaded tensor is {} {:?}, but the circuit declares {} {:?}",
                     t.dtype(),
                     t.shape(),
-                    self.dtype,
-                    self.shape.as_slice()
+                    a.dtype,
+                    a.shape.as_slice()
                 ),
             });
         }
-        let _ = self.cell.set(t.clone());
+        let _ = a.cell.set(t.clone());
         Ok(t)
     }
 }
 
 impl fmt::Debug for Array {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Array({} {:?} {})", self.dtype, self.shape.as_slice(), self.hash.prefix(12))
+        let a = &*self.0;
+        write!(f, "Array({} {:?} {})", a.dtype, a.shape.as_slice(), a.hash.prefix(12))
     }
 }
 
