@@ -13,6 +13,7 @@ use crate::alloc::{Allocator, MemoryStats};
 use crate::buffer::{c_strides, CudaBuffer};
 use crate::codegen::gather::{GatherSpec, Im2colSpec, TableSpec};
 use crate::codegen::map::MapSpec;
+use crate::codegen::program::ProgramSpec;
 use crate::codegen::reduce::ReduceSpec;
 use crate::codegen::rows::RowSpec;
 use crate::codegen::{Fields, KernelSource, ParamWriter, Ty};
@@ -23,6 +24,7 @@ use crate::error::{CudaError, Result};
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) enum KernelKey {
     Map(MapSpec),
+    Program(ProgramSpec),
     Reduce(ReduceSpec),
     Row(RowSpec),
     Gather(GatherSpec),
@@ -34,6 +36,7 @@ impl KernelKey {
     pub(crate) fn source(&self) -> KernelSource {
         match self {
             KernelKey::Map(s) => s.source(),
+            KernelKey::Program(s) => s.source(),
             KernelKey::Reduce(s) => s.source(),
             KernelKey::Row(s) => s.source(),
             KernelKey::Gather(s) => s.source(),
@@ -45,6 +48,7 @@ impl KernelKey {
     fn fields(&self) -> Fields {
         match self {
             KernelKey::Map(s) => s.fields(),
+            KernelKey::Program(s) => s.fields(),
             KernelKey::Reduce(s) => s.fields(),
             KernelKey::Row(s) => s.fields(),
             KernelKey::Gather(s) => s.fields(),

@@ -7,6 +7,7 @@ use circuit_ir::kinds::SimpleFn;
 
 use crate::codegen::gather::{GatherSpec, Im2colSpec, TableSpec};
 use crate::codegen::map::{MapOp, MapSpec};
+use crate::codegen::program::{ProgInstr, ProgramSpec};
 use crate::codegen::reduce::ReduceSpec;
 use crate::codegen::rows::{RowOp, RowSpec};
 use crate::codegen::{KernelSource, Ty};
@@ -42,6 +43,19 @@ pub fn kernel_catalog() -> Vec<KernelSource> {
             }
         }
         out.push(map(MapOp::Add, vec![ty, ty, ty], 3, true, true));
+        if ty.is_float() {
+            // A fused program using every instruction and every elementwise function.
+            let mut program = vec![ProgInstr::Input(0), ProgInstr::Input(1), ProgInstr::Mul(0, 1)];
+            program.push(ProgInstr::Scale(2, 0.5f64.to_bits()));
+            program.push(ProgInstr::Add(3, 0));
+            for f in SimpleFn::ALL.into_iter().filter(|f| f.is_elementwise()) {
+                program.push(ProgInstr::Simple(f, program.len() - 1));
+            }
+            for (rank, wide) in [(1, false), (3, true)] {
+                let spec = ProgramSpec { ty, program: program.clone(), inputs: 2, rank, wide };
+                out.push(spec.source());
+            }
+        }
         for (out_rank, red_rank, wide) in [(1, 1, false), (3, 2, true)] {
             for inputs in [1, 2] {
                 for block in [false, true] {

@@ -6,7 +6,7 @@
 
 use std::fmt;
 
-use circuit_ir::kinds::{GfSpec, TensorAxisIndex};
+use circuit_ir::kinds::{GfSpec, SimpleFn, TensorAxisIndex};
 use circuit_tensor::{DType, Tensor};
 
 /// An einsum axis label inside a kernel.
@@ -106,6 +106,39 @@ pub enum Kernel {
         /// Factor applied to the logits.
         alpha: f64,
     },
+    /// A fused chain of elementwise work (made by the fusion pass from Adds, elementwise
+    /// products, scalings and elementwise functions): each input is broadcast to the
+    /// step's shape (right-aligned, as for [`Kernel::Add`]) and the program runs per
+    /// element; the value of its last instruction is the output. Float dtypes only.
+    Map(Vec<MapInstr>),
+}
+
+/// One instruction of a [`Kernel::Map`] program. Instruction `i` defines register `i`;
+/// operands name earlier registers.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum MapInstr {
+    /// The step's input `k` at this element.
+    Input(usize),
+    /// Sum of two registers.
+    Add(usize, usize),
+    /// Product of two registers.
+    Mul(usize, usize),
+    /// A register times a constant.
+    Scale(usize, f64),
+    /// An elementwise simple function of a register (not a row function such as softmax).
+    Simple(SimpleFn, usize),
+}
+
+impl MapInstr {
+    /// The registers this instruction reads.
+    pub fn operands(&self) -> impl Iterator<Item = usize> {
+        let (a, b) = match *self {
+            MapInstr::Input(_) => (None, None),
+            MapInstr::Add(x, y) | MapInstr::Mul(x, y) => (Some(x), Some(y)),
+            MapInstr::Scale(x, _) | MapInstr::Simple(_, x) => (Some(x), None),
+        };
+        a.into_iter().chain(b)
+    }
 }
 
 impl Kernel {
@@ -126,6 +159,7 @@ impl Kernel {
             Kernel::Conv { .. } => "conv",
             Kernel::Cast => "cast",
             Kernel::ContractLogSoftmaxPick { .. } => "contract_log_softmax_pick",
+            Kernel::Map(_) => "map",
         }
     }
 
@@ -191,6 +225,20 @@ impl fmt::Display for Kernel {
                 labels(logits),
                 alpha(*al)
             ),
+            Kernel::Map(program) => {
+                f.write_str("map")?;
+                for (i, ins) in program.iter().enumerate() {
+                    let sep = if i == 0 { " " } else { "; " };
+                    match ins {
+                        MapInstr::Input(k) => write!(f, "{sep}in{k}")?,
+                        MapInstr::Add(a, b) => write!(f, "{sep}r{a}+r{b}")?,
+                        MapInstr::Mul(a, b) => write!(f, "{sep}r{a}*r{b}")?,
+                        MapInstr::Scale(a, c) => write!(f, "{sep}r{a}*{c}")?,
+                        MapInstr::Simple(g, a) => write!(f, "{sep}{}(r{a})", g.name())?,
+                    }
+                }
+                Ok(())
+            }
         }
     }
 }

@@ -15,6 +15,7 @@
 
 pub(crate) mod gather;
 pub(crate) mod map;
+pub(crate) mod program;
 pub(crate) mod reduce;
 pub(crate) mod rows;
 

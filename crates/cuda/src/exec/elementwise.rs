@@ -4,6 +4,7 @@
 use crate::backend::Inner;
 use crate::buffer::{c_strides, collapse, needs_wide, CudaBuffer};
 use crate::codegen::map::{MapOp, MapSpec};
+use crate::codegen::program::{ProgInstr, ProgramSpec};
 use crate::codegen::Ty;
 use crate::device::LaunchCfg;
 use crate::error::{CudaError, Result};
@@ -131,4 +132,52 @@ pub(crate) fn add(
         acc = Some(sum);
     }
     Ok(acc)
+}
+
+/// A fused elementwise program over the inputs broadcast to `shape`, into a new
+/// contiguous tensor. `None` when an input does not broadcast.
+pub(crate) fn program(
+    cx: &Inner,
+    ty: Ty,
+    program: &[ProgInstr],
+    inputs: &[&CudaBuffer],
+    shape: &[usize],
+) -> Result<Option<CudaBuffer>> {
+    let mut views: Vec<CudaBuffer> = Vec::with_capacity(inputs.len());
+    for x in inputs {
+        match x.broadcast_to(shape) {
+            Some(v) => views.push(v),
+            None => return Ok(None),
+        }
+    }
+    let out = cx.alloc(ty, shape)?;
+    let n: usize = shape.iter().product();
+    if n == 0 {
+        return Ok(Some(out));
+    }
+    let out_strides = c_strides(shape);
+    let mut ops: Vec<&[usize]> = vec![&out_strides];
+    ops.extend(views.iter().map(|b| b.strides.as_slice()));
+    let (cshape, cstrides) = collapse(shape, &ops);
+    let wide = needs_wide(&cshape, &cstrides.iter().map(Vec::as_slice).collect::<Vec<_>>());
+    let spec = ProgramSpec {
+        ty,
+        program: program.to_vec(),
+        inputs: views.len(),
+        rank: cshape.len(),
+        wide,
+    };
+    let cfg = LaunchCfg { grid: cx.grid(n, MAP_BLOCK), block: MAP_BLOCK };
+    cx.launch(&crate::backend::KernelKey::Program(spec), cfg, |w| {
+        w.ptr("out", out.ptr())?;
+        for (k, b) in views.iter().enumerate() {
+            w.ptr(&format!("in{k}"), b.ptr())?;
+        }
+        w.int("n", n as i64)?.ints("shape", &cshape)?;
+        for k in 0..views.len() {
+            w.ints(&format!("s{k}"), &cstrides[k + 1])?;
+        }
+        Ok(())
+    })?;
+    Ok(Some(out))
 }

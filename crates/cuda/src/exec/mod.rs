@@ -15,6 +15,7 @@ use circuit_tensor::{DType, Tensor};
 use crate::backend::{ExecError, Inner, UploadError};
 use crate::buffer::CudaBuffer;
 use crate::codegen::map::MapOp;
+use crate::codegen::program::ProgInstr;
 use crate::codegen::Ty;
 
 pub(crate) use elementwise::{map, materialize};
@@ -125,6 +126,16 @@ pub(crate) fn execute(cx: &Inner, step: &Step, inputs: Vec<CudaBuffer>) -> R<Cud
                 .ok_or_else(|| mismatch(step))
         }
         Kernel::Function(spec) => function(cx, step, spec, &inputs),
+        Kernel::Map(prog) => {
+            let ty = ty_of(step)?;
+            if !ty.is_float() {
+                return Err(unsupported(step, step.dtype));
+            }
+            let xs: Vec<&CudaBuffer> =
+                (0..inputs.len()).map(|i| input(step, &inputs, i, ty)).collect::<R<_>>()?;
+            let prog: Vec<ProgInstr> = prog.iter().map(|&i| ProgInstr::from(i)).collect();
+            elementwise::program(cx, ty, &prog, &xs, shape)?.ok_or_else(|| mismatch(step))
+        }
     }
 }
 

@@ -296,6 +296,24 @@ fn fused_next_token_loss() {
 }
 
 #[test]
+fn fused_elementwise_chains() {
+    let t = "fused_elementwise_chains";
+    let Some(gpu) = backend(t) else { return };
+    for dtype in [DType::F32, DType::F64] {
+        // tanh(gelu(x * m * 0.5 + y)) + x: m broadcast over rows, y of shape [1, n].
+        let x = randn(&[37, 70], 71, dtype, "x");
+        let m = randn(&[70], 72, dtype, "m");
+        let y = randn(&[1, 70], 73, dtype, "y");
+        let c = x.mul(&m).unwrap().mul_scalar(0.5).unwrap().add(&y).unwrap();
+        let c = c.apply(SimpleFn::Gelu).unwrap().apply(SimpleFn::Tanh).unwrap().add(&x).unwrap();
+        let plan = compile(&c, &EvalSettings::default()).unwrap();
+        assert_eq!(plan.count_kernels("map"), 1, "{}", plan.explain());
+        check(gpu, t, &c, 2e-5, 2e-6);
+    }
+    assert!(gpu.compiled_sources().iter().any(|s| s.name.starts_with("prog_")));
+}
+
+#[test]
 fn plans_run_repeatedly_and_constants_are_cached() {
     let t = "plans_run_repeatedly_and_constants_are_cached";
     let Some(gpu) = backend(t) else { return };

@@ -1,7 +1,8 @@
 //! Step fusion after lowering: patterns of steps that a single kernel computes with far
 //! less memory traffic.
 //!
-//! Today one pattern, the next-token loss of a language model:
+//! Elementwise chains become one [`Kernel::Map`] step (`fuse_map.rs`); and the
+//! next-token loss of a language model:
 //! `gen_index(log_softmax(contract(a, b)), targets)` along the logits' last axis
 //! becomes [`Kernel::ContractLogSoftmaxPick`], which folds each tile of the logits into
 //! a running log-sum-exp while the GEMM produces it (the logits, `tokens x vocab`, are
@@ -18,7 +19,8 @@ use crate::kernel::{BufId, Kernel, Label, Step};
 
 /// Applies every fusion to `steps` (in execution order, `output` the plan's result).
 pub(crate) fn fuse(steps: Vec<Step>, output: BufId) -> Vec<Step> {
-    fuse_log_softmax_pick(steps, output)
+    let steps = fuse_log_softmax_pick(steps, output);
+    super::fuse_map::fuse_elementwise(steps, output)
 }
 
 fn distinct(ls: &[Label]) -> bool {

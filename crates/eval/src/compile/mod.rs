@@ -11,13 +11,15 @@
 //!    path optimizer (`einsum.rs`); the order is a depth-first toposort, so the schedule
 //!    is linear and each buffer is freed after its last use (`schedule.rs`);
 //!    then **fuse** step patterns into single kernels (`fuse.rs`: the next-token loss
-//!    `gen_index(log_softmax(contraction))` into one pass that never stores the logits);
+//!    `gen_index(log_softmax(contraction))` into one pass that never stores the logits;
+//!    `fuse_map.rs`: chains of elementwise steps into one map program);
 //! 5. **fit the memory budget**: if the predicted peak or the largest tensor is over
 //!    budget, split the computation into chunks (`batch.rs`).
 
 mod dtype;
 pub(crate) mod einsum;
 mod fuse;
+mod fuse_map;
 pub(crate) mod lower;
 
 use circuit_ir::{Circuit, Kind};

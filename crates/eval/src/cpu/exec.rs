@@ -8,7 +8,7 @@ use super::buffer::{BufElem, CpuBuffer, Strided};
 use super::index::OutOfRange;
 use super::{conv, einsum, elementwise, gemm, gf, index, logsumexp, rearrange, CpuBackend};
 use crate::gather::gather_map;
-use crate::kernel::{Kernel, Step};
+use crate::kernel::{Kernel, MapInstr, Step};
 use crate::{EvalError, Result};
 
 /// Runs `$body` with `$T` the element type of `$dtype` (float32, float64 or int64).
@@ -151,6 +151,22 @@ pub(crate) fn execute(step: &Step, inputs: &mut [CpuBuffer]) -> Result<CpuBuffer
             wrap(r, step)
         }
         Kernel::Function(spec) => function(step, spec, inputs),
+        Kernel::Map(program) => map_program(step, program, inputs),
+    }
+}
+
+fn map_program(step: &Step, program: &[MapInstr], inputs: &mut [CpuBuffer]) -> Result<CpuBuffer> {
+    macro_rules! run {
+        ($T:ty) => {{
+            let xs: Vec<Strided<$T>> =
+                (0..inputs.len()).map(|i| take::<$T>(step, inputs, i)).collect::<Result<_>>()?;
+            wrap(super::map::run_program(program, xs, &step.shape), step)
+        }};
+    }
+    match step.dtype {
+        DType::F32 => run!(f32),
+        DType::F64 => run!(f64),
+        other => Err(unsupported(step, other)),
     }
 }
 

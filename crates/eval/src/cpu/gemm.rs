@@ -460,13 +460,39 @@ fn contract_ordered<T: Gemm>(
         let bstr = c_strides(&batch_sizes);
         let (ad, bd) = (a.data(), b.data());
         let (ao, bo) = (a.offset, b.offset);
-        let run = |bi: usize, row0: usize, chunk: &mut [T]| {
+        let bases = |bi: usize| {
             let (mut oa, mut ob) = (ao, bo);
             for d in 0..batch_sizes.len() {
                 let idx = (bi / bstr[d]) % batch_sizes[d];
                 oa += idx * a_bs[d];
                 ob += idx * b_bs[d];
             }
+            (oa, ob)
+        };
+        if m == 1 && n == 1 {
+            // Batched dot products (e.g. a sum of squares per row): a GEMM call per
+            // batch item would cost far more than its k multiply-adds.
+            let dot = |bi: usize| {
+                let (oa, ob) = bases(bi);
+                let mut acc = T::zero();
+                for p in 0..k as isize {
+                    let x = ad[(oa as isize + p * csa) as usize];
+                    let y = bd[(ob as isize + p * rsb) as usize];
+                    acc = acc.add(x.mul(y));
+                }
+                acc.mul(alpha)
+            };
+            let per = (1usize << 14).div_ceil(k).max(1);
+            c.par_chunks_mut(per).enumerate().for_each(|(j, chunk)| {
+                for (i, o) in chunk.iter_mut().enumerate() {
+                    *o = dot(j * per + i);
+                }
+            });
+            let result = Strided::from_vec(&c_shape, c);
+            return permute_to(&result, &c_labels, out);
+        }
+        let run = |bi: usize, row0: usize, chunk: &mut [T]| {
+            let (mut oa, ob) = bases(bi);
             oa = (oa as isize + row0 as isize * rsa) as usize;
             let rows = chunk.len() / n;
             T::gemm(rows, k, n, alpha, (ad, oa, rsa, csa), (bd, ob, rsb, csb), chunk, n as isize);

@@ -8,7 +8,7 @@ use circuit_ir::kinds::SimpleFn;
 use rayon::prelude::*;
 
 use super::buffer::{Elem, Strided};
-use super::elementwise::{map_unary, zip_map};
+use super::elementwise::zip_map;
 use super::iter::rows_per_chunk;
 
 /// Float math used by the kernels.
@@ -97,13 +97,32 @@ macro_rules! impl_float {
 impl_float!(f32, libm::erff, super::math::exp_f32, sum_exp_f32);
 impl_float!(f64, libm::erf, f64::exp);
 
-/// Applies an elementwise simple function (not softmax/log_softmax/min/max/
-/// last_dim_size).
+/// Applies a simple function: elementwise ones in place where the input's memory can be
+/// reused, row functions through [`row_fn`].
 pub(crate) fn unary<T: Float>(f: SimpleFn, x: Strided<T>) -> Strided<T> {
+    if !f.is_elementwise() {
+        return row_fn(f, x);
+    }
+    let shape = x.shape.clone();
+    let mut v = match x.into_unique_vec() {
+        Ok(v) => v,
+        Err(x) => x.to_vec(),
+    };
+    let per_chunk = rows_per_chunk(v.len(), 1).max(1);
+    v.par_chunks_mut(per_chunk).for_each(|c| simple_in_place(f, c));
+    Strided::from_vec(&shape, v)
+}
+
+/// Applies an elementwise simple function to each element of `xs` (row functions,
+/// softmax/log_softmax/min/max/last_dim_size, leave `xs` as it is: see [`unary`]).
+pub(crate) fn simple_in_place<T: Float>(f: SimpleFn, xs: &mut [T]) {
     macro_rules! m {
-        ($e:expr) => {
-            map_unary(x, $e)
-        };
+        ($e:expr) => {{
+            let g = $e;
+            for e in xs.iter_mut() {
+                *e = g(*e);
+            }
+        }};
     }
     let one = T::c(1.0);
     let zero = T::c(0.0);
@@ -158,7 +177,7 @@ pub(crate) fn unary<T: Float>(f: SimpleFn, x: Strided<T>) -> Strided<T> {
         | SimpleFn::LogSoftmax
         | SimpleFn::Min
         | SimpleFn::Max
-        | SimpleFn::LastDimSize => row_fn(f, x),
+        | SimpleFn::LastDimSize => {}
     }
 }
 

@@ -13,6 +13,7 @@ mod gf;
 mod index;
 pub(crate) mod iter;
 mod logsumexp;
+mod map;
 mod math;
 mod pool;
 mod rearrange;
