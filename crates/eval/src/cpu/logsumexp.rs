@@ -162,7 +162,7 @@ fn rows_block(
     for jc in (0..n).step_by(NC) {
         let nc = NC.min(n - jc);
         let pb = &mut pb.as_mut_slice()[..nc.div_ceil(NR) * NR * k];
-        pack_b(b, 0..k, jc..jc + nc, pb);
+        pack_b(mk, b, 0..k, jc..jc + nc, pb);
         for ic in (0..count).step_by(MC) {
             let mc = MC.min(count - ic);
             for (jr, bp) in pb.chunks_exact(NR * k).enumerate() {

@@ -342,7 +342,13 @@ pub(crate) fn pack_a(
 
 /// Packs depth `ks`, columns `cols` of `b` into panels of [`NR`] columns; columns past
 /// the end are zero. `out` holds `ceil(cols / NR) * NR * ks.len()`.
-pub(crate) fn pack_b(b: &MatRef<'_>, ks: Range<usize>, cols: Range<usize>, out: &mut [f32]) {
+pub(crate) fn pack_b(
+    mk: MicroKernel,
+    b: &MatRef<'_>,
+    ks: Range<usize>,
+    cols: Range<usize>,
+    out: &mut [f32],
+) {
     let kc = ks.len();
     if kc == 0 {
         return;
@@ -365,12 +371,11 @@ pub(crate) fn pack_b(b: &MatRef<'_>, ks: Range<usize>, cols: Range<usize>, out: 
         if live == NR && k_run {
             // Column-major B (a transposed weight matrix): each column's depth range is
             // one slice.
-            for (j, &c) in coff.iter().enumerate() {
-                let s = (b.offset as isize + c + rows[0]) as usize;
-                for (q, &x) in b.data[s..s + kc].iter().enumerate() {
-                    panel[q * NR + j] = x;
-                }
-            }
+            let cols: [&[f32]; NR] = std::array::from_fn(|j| {
+                let s = (b.offset as isize + coff[j] + rows[0]) as usize;
+                &b.data[s..s + kc]
+            });
+            mk.pack_columns(&cols, panel);
             continue;
         }
         for (step, &r) in panel.chunks_exact_mut(NR).zip(rows) {
@@ -481,9 +486,9 @@ pub(crate) fn sgemm(
                 if threads > 1 && nc * kc >= 1 << 16 {
                     pb.par_chunks_mut(NR * kc)
                         .enumerate()
-                        .for_each(|(p, dst)| pack_b(b, pc..pc + kc, panel_of(p), dst));
+                        .for_each(|(p, dst)| pack_b(mk, b, pc..pc + kc, panel_of(p), dst));
                 } else {
-                    pack_b(b, pc..pc + kc, jc..jc + nc, pb);
+                    pack_b(mk, b, pc..pc + kc, jc..jc + nc, pb);
                 }
                 let pb = &*pb;
                 let block = Block { jc, n, pc, kc, alpha, item, mk };

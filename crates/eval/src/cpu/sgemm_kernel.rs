@@ -100,6 +100,80 @@ impl MicroKernel {
     }
 }
 
+impl MicroKernel {
+    /// Packs `NR` columns stored depth-contiguously (a transposed `B`): `panel[q * NR +
+    /// j] = cols[j][q]` for every depth `q < panel.len() / NR`.
+    pub(crate) fn pack_columns(&self, cols: &[&[f32]; NR], panel: &mut [f32]) {
+        let kc = panel.len() / NR;
+        assert!(cols.iter().all(|c| c.len() >= kc), "column shorter than the depth");
+        let mut done = 0;
+        #[cfg(target_arch = "x86_64")]
+        if self.avx2 {
+            // SAFETY: AVX2 detected; every column holds `kc` floats (asserted) and the
+            // panel `kc * NR`; the function reads and writes only below those.
+            done = unsafe { pack_columns_avx2(cols, panel, kc) };
+        }
+        for q in done..kc {
+            for (j, c) in cols.iter().enumerate() {
+                panel[q * NR + j] = c[q];
+            }
+        }
+    }
+}
+
+/// The 8-deep blocks of [`MicroKernel::pack_columns`] (8 x 8 register transposes);
+/// returns the depth done (a multiple of 8).
+///
+/// # Safety
+/// AVX2; each column has at least `kc` floats and `panel` at least `kc * NR`.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn pack_columns_avx2(cols: &[&[f32]; NR], panel: &mut [f32], kc: usize) -> usize {
+    use std::arch::x86_64::*;
+    let whole = kc - kc % 8;
+    let out = panel.as_mut_ptr();
+    for q0 in (0..whole).step_by(8) {
+        for half in 0..NR / 8 {
+            // SAFETY (block): loads of cols[j][q0..q0 + 8] with q0 + 8 <= kc, stores of
+            // panel[(q0 + q) * NR + 8 * half..][..8], below kc * NR.
+            unsafe {
+                let r: [__m256; 8] =
+                    std::array::from_fn(|j| _mm256_loadu_ps(cols[8 * half + j].as_ptr().add(q0)));
+                let t0 = _mm256_unpacklo_ps(r[0], r[1]);
+                let t1 = _mm256_unpackhi_ps(r[0], r[1]);
+                let t2 = _mm256_unpacklo_ps(r[2], r[3]);
+                let t3 = _mm256_unpackhi_ps(r[2], r[3]);
+                let t4 = _mm256_unpacklo_ps(r[4], r[5]);
+                let t5 = _mm256_unpackhi_ps(r[4], r[5]);
+                let t6 = _mm256_unpacklo_ps(r[6], r[7]);
+                let t7 = _mm256_unpackhi_ps(r[6], r[7]);
+                let u0 = _mm256_shuffle_ps::<0x44>(t0, t2);
+                let u1 = _mm256_shuffle_ps::<0xEE>(t0, t2);
+                let u2 = _mm256_shuffle_ps::<0x44>(t1, t3);
+                let u3 = _mm256_shuffle_ps::<0xEE>(t1, t3);
+                let u4 = _mm256_shuffle_ps::<0x44>(t4, t6);
+                let u5 = _mm256_shuffle_ps::<0xEE>(t4, t6);
+                let u6 = _mm256_shuffle_ps::<0x44>(t5, t7);
+                let u7 = _mm256_shuffle_ps::<0xEE>(t5, t7);
+                let rows = [
+                    _mm256_permute2f128_ps::<0x20>(u0, u4),
+                    _mm256_permute2f128_ps::<0x20>(u1, u5),
+                    _mm256_permute2f128_ps::<0x20>(u2, u6),
+                    _mm256_permute2f128_ps::<0x20>(u3, u7),
+                    _mm256_permute2f128_ps::<0x31>(u0, u4),
+                    _mm256_permute2f128_ps::<0x31>(u1, u5),
+                    _mm256_permute2f128_ps::<0x31>(u2, u6),
+                    _mm256_permute2f128_ps::<0x31>(u3, u7),
+                ];
+                for (q, v) in rows.iter().enumerate() {
+                    _mm256_storeu_ps(out.add((q0 + q) * NR + 8 * half), *v);
+                }
+            }
+        }
+    }
+    whole
+}
+
 pub(crate) fn tile_portable(k: usize, a: &[f32], b: &[f32], tile: &mut [f32; MR * NR]) {
     let mut acc = [[0.0f32; NR]; MR];
     for (av, bv) in a.chunks_exact(MR).zip(b.chunks_exact(NR)).take(k) {
@@ -194,6 +268,21 @@ mod tests {
                     - 1.0
             })
             .collect()
+    }
+
+    #[test]
+    fn packed_columns_are_transposed() {
+        for kc in [1, 7, 8, 9, 16, 37, 64] {
+            let data: Vec<Vec<f32>> = (0..NR).map(|j| data(kc + j, j as u32)).collect();
+            let cols: [&[f32]; NR] = std::array::from_fn(|j| &data[j][..]);
+            let mut panel = vec![f32::NAN; kc * NR];
+            MicroKernel::detect().pack_columns(&cols, &mut panel);
+            for q in 0..kc {
+                for j in 0..NR {
+                    assert_eq!(panel[q * NR + j], data[j][q], "kc {kc}, depth {q}, column {j}");
+                }
+            }
+        }
     }
 
     #[test]
