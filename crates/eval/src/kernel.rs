@@ -129,6 +129,22 @@ pub enum MapInstr {
     Simple(SimpleFn, usize),
 }
 
+/// Whether a [`Kernel::Map`] program over `inputs` inputs can run: every instruction
+/// reads earlier registers and existing inputs, every function is elementwise, and the
+/// program is not empty.
+pub fn is_valid_program(program: &[MapInstr], inputs: usize) -> bool {
+    !program.is_empty()
+        && program.iter().enumerate().all(|(i, ins)| {
+            ins.operands().all(|r| r < i)
+                && match *ins {
+                    MapInstr::Input(k) => k < inputs,
+                    MapInstr::Simple(f, _) => f.is_elementwise(),
+                    MapInstr::Scale(_, c) => c.is_finite(),
+                    _ => true,
+                }
+        })
+}
+
 impl MapInstr {
     /// The registers this instruction reads.
     pub fn operands(&self) -> impl Iterator<Item = usize> {

@@ -38,7 +38,7 @@ pub use backend::Backend;
 pub use compile::compile;
 pub use cpu::{CpuBackend, CpuBuffer};
 pub use error::{EvalError, Result};
-pub use kernel::{BufId, Kernel, Label, MapInstr, Step};
+pub use kernel::{is_valid_program, BufId, Kernel, Label, MapInstr, Step};
 pub use plan::Plan;
 pub use settings::EvalSettings;
 

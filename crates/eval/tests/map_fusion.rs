@@ -110,3 +110,63 @@ fn a_handed_over_input_becomes_the_output() {
         .collect();
     assert_close(&got, &f64t(&[rows, n], &want), 2e-6, 2e-6);
 }
+
+/// The fused plan's value equals the unfused plan's.
+fn same_as_unfused(c: &circuit_ir::Circuit, maps: usize) {
+    let plan = compile(c, &EvalSettings::default()).unwrap();
+    assert_eq!(plan.count_kernels("map"), maps, "{}", plan.explain());
+    let fused = plan.run(&CpuBackend::new()).unwrap();
+    let plain = evaluate_with(c, &EvalSettings { fuse: false, ..EvalSettings::default() }).unwrap();
+    assert_eq!(fused.shape(), plain.shape());
+    assert_close(&fused, &plain, 1e-6, 1e-6);
+}
+
+#[test]
+fn one_long_row_runs_in_parallel_chunks() {
+    // Every input contiguous: the whole output is one merged row, split into chunks that
+    // start and end inside it (at 4,097 x 257 elements no chunk boundary meets a block's).
+    let x = randn(&[4097, 257], 7, DType::F32, "x");
+    let y = randn(&[4097, 257], 8, DType::F32, "y");
+    let c = x.apply(SimpleFn::Tanh).unwrap().mul_scalar(3.0).unwrap().add(&y).unwrap();
+    same_as_unfused(&c.apply(SimpleFn::Sigmoid).unwrap(), 1);
+}
+
+#[test]
+fn scalars_empty_tensors_and_many_inputs() {
+    // A 0-d chain.
+    let s = randn(&[], 9, DType::F64, "s");
+    same_as_unfused(&s.apply(SimpleFn::Exp).unwrap().mul_scalar(2.0).unwrap().add(&s).unwrap(), 1);
+    // Zero elements.
+    let e = randn(&[3, 0, 4], 10, DType::F32, "e");
+    let c = e.apply(SimpleFn::Relu).unwrap().add(&e).unwrap();
+    let v = compile(&c, &EvalSettings::default()).unwrap().run(&CpuBackend::new()).unwrap();
+    assert_eq!(v.shape(), &[3, 0, 4]);
+    // Ten inputs, broadcast along different dims, in one program.
+    let mut acc = randn(&[5, 6, 7], 11, DType::F32, "a0");
+    for k in 1..10usize {
+        let shape: &[usize] = match k % 3 {
+            0 => &[7],
+            1 => &[6, 1],
+            _ => &[5, 6, 7],
+        };
+        let t = randn(shape, 11 + k as u64, DType::F32, &format!("a{k}"));
+        acc = acc.apply(SimpleFn::Tanh).unwrap().add(&t).unwrap();
+    }
+    same_as_unfused(&acc, 1);
+}
+
+#[test]
+fn fusion_that_would_raise_peak_memory_is_skipped() {
+    // (softmax(x1) + softmax(x2) + softmax(x3)) * softmax(v): fused, the three softmax
+    // outputs would stay alive while softmax(v) is computed.
+    let n = [64, 256];
+    let sm = |seed: u64| {
+        randn(&n, seed, DType::F32, &format!("x{seed}")).apply(SimpleFn::Softmax).unwrap()
+    };
+    let sum = circuit_ir::Circuit::sum_of([sm(1), sm(2), sm(3)]).unwrap();
+    let c = sum.mul(&sm(4)).unwrap();
+    let fused = compile(&c, &EvalSettings::default()).unwrap();
+    let plain = compile(&c, &EvalSettings { fuse: false, ..EvalSettings::default() }).unwrap();
+    assert!(fused.peak_memory() <= plain.peak_memory(), "{}\n{}", fused.explain(), plain.explain());
+    same_as_unfused(&c, fused.count_kernels("map"));
+}

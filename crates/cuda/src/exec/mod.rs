@@ -131,6 +131,9 @@ pub(crate) fn execute(cx: &Inner, step: &Step, inputs: Vec<CudaBuffer>) -> R<Cud
             if !ty.is_float() {
                 return Err(unsupported(step, step.dtype));
             }
+            if !circuit_eval::is_valid_program(prog, inputs.len()) {
+                return Err(mismatch(step));
+            }
             let xs: Vec<&CudaBuffer> =
                 (0..inputs.len()).map(|i| input(step, &inputs, i, ty)).collect::<R<_>>()?;
             let prog: Vec<ProgInstr> = prog.iter().map(|&i| ProgInstr::from(i)).collect();

@@ -10,6 +10,7 @@ use circuit_ir::kinds::GfSpec;
 use circuit_tensor::DType;
 
 use crate::kernel::{BufId, Kernel, Label, MapInstr, Step};
+use crate::schedule::Schedule;
 
 /// Most inputs of one fused step (a CUDA kernel's parameters grow with each).
 const MAX_INPUTS: usize = 12;
@@ -26,6 +27,9 @@ fn as_program(step: &Step) -> Option<Vec<MapInstr>> {
     if !matches!(step.dtype, DType::F32 | DType::F64) {
         return None;
     }
+    // Constants go into generated source: finite in the step's type.
+    let finite =
+        |a: f64| a.is_finite() && (step.dtype != DType::F32 || a.abs() <= f64::from(f32::MAX));
     let n = step.inputs.len();
     match &step.kernel {
         Kernel::Map(p) => Some(p.clone()),
@@ -42,7 +46,7 @@ fn as_program(step: &Step) -> Option<Vec<MapInstr>> {
         }
         // A scaling (a one-operand einsum that keeps every label in place).
         Kernel::Reduce { input, output, alpha }
-            if input == output && distinct(input) && n == 1 && alpha.is_finite() =>
+            if input == output && distinct(input) && n == 1 && finite(*alpha) =>
         {
             Some(vec![MapInstr::Input(0), MapInstr::Scale(0, *alpha)])
         }
@@ -53,7 +57,7 @@ fn as_program(step: &Step) -> Option<Vec<MapInstr>> {
                 && out.ends_with(a)
                 && out.ends_with(b)
                 && out.len() == a.len().max(b.len())
-                && alpha.is_finite() =>
+                && finite(*alpha) =>
         {
             let mut p = vec![MapInstr::Input(0), MapInstr::Input(1), MapInstr::Mul(0, 1)];
             if *alpha != 1.0 {
@@ -108,7 +112,22 @@ fn splice(
 }
 
 /// Fuses elementwise chains of `steps` (in execution order; `output` the plan's result).
-pub(crate) fn fuse_elementwise(mut steps: Vec<Step>, output: BufId) -> Vec<Step> {
+/// Absorbing a producer keeps its inputs alive until its reader runs; where that would
+/// raise the predicted peak memory, the steps stay as they are (the budget comes first).
+/// Tried first without limit, then absorbing only producers with at most one computed
+/// input (their input then lives in place of their output, so the peak cannot grow).
+pub(crate) fn fuse_elementwise(steps: Vec<Step>, output: BufId) -> Vec<Step> {
+    let peak = Schedule::new(&steps, output).peak_bytes;
+    for narrow in [false, true] {
+        let fused = fuse_chains(steps.clone(), output, narrow);
+        if fused.len() < steps.len() && Schedule::new(&fused, output).peak_bytes <= peak {
+            return fused;
+        }
+    }
+    steps
+}
+
+fn fuse_chains(mut steps: Vec<Step>, output: BufId, narrow: bool) -> Vec<Step> {
     let mut readers: HashMap<BufId, usize> = HashMap::new();
     for s in &steps {
         for &b in &s.inputs {
@@ -131,6 +150,14 @@ pub(crate) fn fuse_elementwise(mut steps: Vec<Step>, output: BufId) -> Vec<Step>
                 let p = *producer.get(&b)?;
                 let ps = &steps[p];
                 if absorbed[p] || ps.dtype != steps[c].dtype || ps.numel() != steps[c].numel() {
+                    return None;
+                }
+                let computed = |b: &BufId| {
+                    producer.get(b).is_some_and(|&q| {
+                        !matches!(steps[q].kernel, Kernel::Constant(_) | Kernel::Fill { .. })
+                    })
+                };
+                if narrow && ps.inputs.iter().filter(|b| computed(b)).count() > 1 {
                     return None;
                 }
                 let pp = as_program(ps)?;

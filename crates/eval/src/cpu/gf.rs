@@ -116,6 +116,7 @@ pub(crate) fn unary<T: Float>(f: SimpleFn, x: Strided<T>) -> Strided<T> {
 /// Applies an elementwise simple function to each element of `xs` (row functions,
 /// softmax/log_softmax/min/max/last_dim_size, leave `xs` as it is: see [`unary`]).
 pub(crate) fn simple_in_place<T: Float>(f: SimpleFn, xs: &mut [T]) {
+    debug_assert!(f.is_elementwise(), "{} is a row function", f.name());
     macro_rules! m {
         ($e:expr) => {{
             let g = $e;

@@ -151,7 +151,7 @@ fn rows_block(
     let count = rows.len();
     let mk = MicroKernel::detect();
     let mut pa = Aligned::zeroed(count.div_ceil(MR) * MR * k);
-    pack_a(a, rows, 0..k, alpha, pa.as_mut_slice());
+    pack_a(mk, a, rows, 0..k, alpha, pa.as_mut_slice());
     let mut pb = Aligned::zeroed(NC.min(n.div_ceil(NR) * NR) * k);
     let mut st = RowState {
         max: vec![f32::NEG_INFINITY; count],

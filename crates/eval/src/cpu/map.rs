@@ -8,7 +8,6 @@ use smallvec::SmallVec;
 
 use super::buffer::{Dims, Strided};
 use super::gf::{simple_in_place, Float};
-use super::iter::rows_per_chunk;
 use crate::kernel::MapInstr;
 
 /// Elements per register.
@@ -21,6 +20,9 @@ pub(crate) fn run_program<T: Float>(
     inputs: Vec<Strided<T>>,
     shape: &[usize],
 ) -> Option<Strided<T>> {
+    if !crate::kernel::is_valid_program(program, inputs.len()) {
+        return None;
+    }
     let numel: usize = shape.iter().product();
     // The first input the plan handed over (a unique buffer of the output's shape)
     // becomes the output: each block reads its elements there before writing results.
@@ -45,17 +47,23 @@ pub(crate) fn run_program<T: Float>(
         return Some(Strided::from_vec(shape, out));
     }
     let runner = Runner::new(program, &views, shape);
-    let rows = numel / runner.row_len;
-    let per_chunk = rows_per_chunk(rows, runner.row_len * program.len());
-    if per_chunk >= rows {
-        runner.run_rows(&mut out, 0);
+    // Chunks of whole blocks (a chunk may start and end inside a row), enough of them
+    // for every thread whatever the row length.
+    let min_chunk = (MIN_CHUNK_WORK / program.len()).max(BLOCK);
+    let per_thread = numel.div_ceil(4 * rayon::current_num_threads());
+    let chunk = per_thread.max(min_chunk).next_multiple_of(BLOCK);
+    if chunk >= numel {
+        runner.run_range(&mut out, 0);
     } else {
-        out.par_chunks_mut(per_chunk * runner.row_len)
+        out.par_chunks_mut(chunk)
             .enumerate()
-            .for_each(|(c, chunk)| runner.run_rows(chunk, c * per_chunk));
+            .for_each(|(c, part)| runner.run_range(part, c * chunk));
     }
     Some(Strided::from_vec(shape, out))
 }
+
+/// Element-instructions below which a chunk is not worth a task of its own.
+const MIN_CHUNK_WORK: usize = 1 << 16;
 
 /// One input's walk over the (merged) dims of the output.
 struct Walk<'a, T> {
@@ -91,20 +99,22 @@ impl<'a, T: Float> Runner<'a, T> {
         Runner { program, walks, dims, row_len }
     }
 
-    /// Computes `chunk`: whole rows, the first of which is `first_row`.
-    fn run_rows(&self, chunk: &mut [T], first_row: usize) {
+    /// Computes `part`, the output elements from flat position `first` on.
+    fn run_range(&self, part: &mut [T], first: usize) {
         let mut regs: Vec<T> = vec![T::zero(); self.program.len() * BLOCK];
+        let n = self.row_len;
         // The row's coordinates over the leading dims (an odometer).
         let lead = self.dims.len().saturating_sub(1);
         let mut idx: SmallVec<[usize; 8]> = SmallVec::from_elem(0, lead);
-        let mut rem = first_row;
+        let mut rem = first / n;
         for d in (0..lead).rev() {
             idx[d] = rem % self.dims[d];
             rem /= self.dims[d];
         }
-        let n = self.row_len;
-        for row_out in chunk.chunks_mut(n) {
-            let bases: SmallVec<[usize; 8]> = self
+        let mut col = first % n;
+        let mut done = 0;
+        while done < part.len() {
+            let bases: SmallVec<[usize; 16]> = self
                 .walks
                 .iter()
                 .map(|w| {
@@ -113,10 +123,14 @@ impl<'a, T: Float> Runner<'a, T> {
                     })
                 })
                 .collect();
-            for start in (0..n).step_by(BLOCK) {
-                let len = BLOCK.min(n - start);
-                self.run_block(&mut regs, &mut row_out[start..start + len], &bases, start);
+            let end = n.min(col + part.len() - done);
+            for start in (col..end).step_by(BLOCK) {
+                let len = BLOCK.min(end - start);
+                let at = done + start - col;
+                self.run_block(&mut regs, &mut part[at..at + len], &bases, start);
             }
+            done += end - col;
+            col = 0;
             for d in (0..lead).rev() {
                 idx[d] += 1;
                 if idx[d] < self.dims[d] {
@@ -136,7 +150,8 @@ impl<'a, T: Float> Runner<'a, T> {
             let dst = &mut hi[..len];
             let reg = |x: usize| &lo[x * BLOCK..x * BLOCK + len];
             match *ins {
-                MapInstr::Input(k) => match self.walks.get(k).and_then(Option::as_ref) {
+                // Inputs were checked against the program (`is_valid_program`).
+                MapInstr::Input(k) => match &self.walks[k] {
                     None => dst.copy_from_slice(out),
                     Some(w) => {
                         let step = w.strides.last().copied().unwrap_or(0);

@@ -290,6 +290,7 @@ impl Aligned {
 /// Packs rows `rows`, depth `ks` of `a`, times `alpha`, into panels of [`MR`] rows;
 /// rows past the end are zero. `out` holds `ceil(rows / MR) * MR * ks.len()`.
 pub(crate) fn pack_a(
+    mk: MicroKernel,
     a: &MatRef<'_>,
     rows: Range<usize>,
     ks: Range<usize>,
@@ -312,11 +313,7 @@ pub(crate) fn pack_a(
                 let s = (at(i) + cols[0]) as usize;
                 &a.data[s..s + kc]
             });
-            for (q, step) in panel.chunks_exact_mut(MR).enumerate() {
-                for (v, row) in step.iter_mut().zip(&src) {
-                    *v = alpha * row[q];
-                }
-            }
+            mk.pack_rows(&src, alpha, panel);
             continue;
         }
         if live == MR && a.rows.is_run(r0, MR) {
@@ -524,7 +521,7 @@ impl Block {
         for ic in task.rows.clone().step_by(MC) {
             let mc = MC.min(task.rows.end - ic);
             with_scratch(&SCRATCH_A, mc.div_ceil(MR) * MR * kc, |pa| {
-                pack_a(a, ic..ic + mc, pc..pc + kc, alpha, pa);
+                pack_a(mk, a, ic..ic + mc, pc..pc + kc, alpha, pa);
                 for p in task.panels.clone() {
                     let bp = &pb[p * NR * kc..(p + 1) * NR * kc];
                     let c0 = jc + p * NR;

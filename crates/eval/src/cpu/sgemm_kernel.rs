@@ -121,6 +121,109 @@ impl MicroKernel {
     }
 }
 
+impl MicroKernel {
+    /// Packs `MR` rows stored depth-contiguously (a row-major `A`), scaled:
+    /// `panel[q * MR + i] = alpha * rows[i][q]` for every depth `q < panel.len() / MR`.
+    pub(crate) fn pack_rows(&self, rows: &[&[f32]; MR], alpha: f32, panel: &mut [f32]) {
+        let kc = panel.len() / MR;
+        assert!(rows.iter().all(|r| r.len() >= kc), "row shorter than the depth");
+        let mut done = 0;
+        #[cfg(target_arch = "x86_64")]
+        if self.avx2 {
+            // SAFETY: AVX2 detected; every row holds `kc` floats (asserted) and the panel
+            // `kc * MR`; the function reads and writes only below those.
+            done = unsafe { pack_rows_avx2(rows, alpha, panel, kc) };
+        }
+        for q in done..kc {
+            for (i, r) in rows.iter().enumerate() {
+                panel[q * MR + i] = alpha * r[q];
+            }
+        }
+    }
+}
+
+/// Transposes eight 8-float rows: result `q` holds element `q` of every row.
+///
+/// # Safety
+/// AVX2.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn transpose8(r: [__m256; 8]) -> [__m256; 8] {
+    use std::arch::x86_64::*;
+    // SAFETY: register operations only; AVX2 is the caller's guarantee.
+    unsafe {
+        let t0 = _mm256_unpacklo_ps(r[0], r[1]);
+        let t1 = _mm256_unpackhi_ps(r[0], r[1]);
+        let t2 = _mm256_unpacklo_ps(r[2], r[3]);
+        let t3 = _mm256_unpackhi_ps(r[2], r[3]);
+        let t4 = _mm256_unpacklo_ps(r[4], r[5]);
+        let t5 = _mm256_unpackhi_ps(r[4], r[5]);
+        let t6 = _mm256_unpacklo_ps(r[6], r[7]);
+        let t7 = _mm256_unpackhi_ps(r[6], r[7]);
+        let u0 = _mm256_shuffle_ps::<0x44>(t0, t2);
+        let u1 = _mm256_shuffle_ps::<0xEE>(t0, t2);
+        let u2 = _mm256_shuffle_ps::<0x44>(t1, t3);
+        let u3 = _mm256_shuffle_ps::<0xEE>(t1, t3);
+        let u4 = _mm256_shuffle_ps::<0x44>(t4, t6);
+        let u5 = _mm256_shuffle_ps::<0xEE>(t4, t6);
+        let u6 = _mm256_shuffle_ps::<0x44>(t5, t7);
+        let u7 = _mm256_shuffle_ps::<0xEE>(t5, t7);
+        [
+            _mm256_permute2f128_ps::<0x20>(u0, u4),
+            _mm256_permute2f128_ps::<0x20>(u1, u5),
+            _mm256_permute2f128_ps::<0x20>(u2, u6),
+            _mm256_permute2f128_ps::<0x20>(u3, u7),
+            _mm256_permute2f128_ps::<0x31>(u0, u4),
+            _mm256_permute2f128_ps::<0x31>(u1, u5),
+            _mm256_permute2f128_ps::<0x31>(u2, u6),
+            _mm256_permute2f128_ps::<0x31>(u3, u7),
+        ]
+    }
+}
+
+/// The 8-deep blocks of [`MicroKernel::pack_rows`]; returns the depth done (a multiple
+/// of 8).
+///
+/// # Safety
+/// AVX2; each row has at least `kc` floats and `panel` at least `kc * MR`.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn pack_rows_avx2(rows: &[&[f32]; MR], alpha: f32, panel: &mut [f32], kc: usize) -> usize {
+    use std::arch::x86_64::*;
+    let whole = kc - kc % 8;
+    let out = panel.as_mut_ptr();
+    let scale = _mm256_set1_ps(alpha);
+    for q0 in (0..whole).step_by(8) {
+        // SAFETY (block): loads of rows[i][q0..q0 + 8] with q0 + 8 <= kc. Each step's
+        // 8-float store at (q0 + q) * MR spills two floats into the next step's slot,
+        // which the next store overwrites; the last step stores its six floats only, so
+        // nothing past (q0 + 8) * MR <= kc * MR is written.
+        unsafe {
+            let zero = _mm256_setzero_ps();
+            let r: [__m256; 8] = std::array::from_fn(|i| {
+                if i < MR {
+                    _mm256_loadu_ps(rows[i].as_ptr().add(q0))
+                } else {
+                    zero
+                }
+            });
+            let t = transpose8(r);
+            for (q, v) in t.iter().enumerate() {
+                let v = _mm256_mul_ps(*v, scale);
+                let dst = out.add((q0 + q) * MR);
+                if q < 7 {
+                    _mm256_storeu_ps(dst, v);
+                } else {
+                    _mm_storeu_ps(dst, _mm256_castps256_ps128(v));
+                    let hi = _mm256_extractf128_ps::<1>(v);
+                    _mm_storel_pd(dst.add(4).cast(), _mm_castps_pd(hi));
+                }
+            }
+        }
+    }
+    whole
+}
+
 /// The 8-deep blocks of [`MicroKernel::pack_columns`] (8 x 8 register transposes);
 /// returns the depth done (a multiple of 8).
 ///
@@ -139,32 +242,7 @@ unsafe fn pack_columns_avx2(cols: &[&[f32]; NR], panel: &mut [f32], kc: usize) -
             unsafe {
                 let r: [__m256; 8] =
                     std::array::from_fn(|j| _mm256_loadu_ps(cols[8 * half + j].as_ptr().add(q0)));
-                let t0 = _mm256_unpacklo_ps(r[0], r[1]);
-                let t1 = _mm256_unpackhi_ps(r[0], r[1]);
-                let t2 = _mm256_unpacklo_ps(r[2], r[3]);
-                let t3 = _mm256_unpackhi_ps(r[2], r[3]);
-                let t4 = _mm256_unpacklo_ps(r[4], r[5]);
-                let t5 = _mm256_unpackhi_ps(r[4], r[5]);
-                let t6 = _mm256_unpacklo_ps(r[6], r[7]);
-                let t7 = _mm256_unpackhi_ps(r[6], r[7]);
-                let u0 = _mm256_shuffle_ps::<0x44>(t0, t2);
-                let u1 = _mm256_shuffle_ps::<0xEE>(t0, t2);
-                let u2 = _mm256_shuffle_ps::<0x44>(t1, t3);
-                let u3 = _mm256_shuffle_ps::<0xEE>(t1, t3);
-                let u4 = _mm256_shuffle_ps::<0x44>(t4, t6);
-                let u5 = _mm256_shuffle_ps::<0xEE>(t4, t6);
-                let u6 = _mm256_shuffle_ps::<0x44>(t5, t7);
-                let u7 = _mm256_shuffle_ps::<0xEE>(t5, t7);
-                let rows = [
-                    _mm256_permute2f128_ps::<0x20>(u0, u4),
-                    _mm256_permute2f128_ps::<0x20>(u1, u5),
-                    _mm256_permute2f128_ps::<0x20>(u2, u6),
-                    _mm256_permute2f128_ps::<0x20>(u3, u7),
-                    _mm256_permute2f128_ps::<0x31>(u0, u4),
-                    _mm256_permute2f128_ps::<0x31>(u1, u5),
-                    _mm256_permute2f128_ps::<0x31>(u2, u6),
-                    _mm256_permute2f128_ps::<0x31>(u3, u7),
-                ];
+                let rows = transpose8(r);
                 for (q, v) in rows.iter().enumerate() {
                     _mm256_storeu_ps(out.add((q0 + q) * NR + 8 * half), *v);
                 }
@@ -282,6 +360,23 @@ mod tests {
                     assert_eq!(panel[q * NR + j], data[j][q], "kc {kc}, depth {q}, column {j}");
                 }
             }
+        }
+    }
+
+    #[test]
+    fn packed_rows_are_transposed_and_scaled() {
+        for kc in [1, 7, 8, 9, 16, 37, 64] {
+            let data: Vec<Vec<f32>> = (0..MR).map(|i| data(kc + i, 10 + i as u32)).collect();
+            let rows: [&[f32]; MR] = std::array::from_fn(|i| &data[i][..]);
+            // One float of padding after the panel, which must stay untouched.
+            let mut buf = vec![f32::NAN; kc * MR + 1];
+            MicroKernel::detect().pack_rows(&rows, -0.5, &mut buf[..kc * MR]);
+            for q in 0..kc {
+                for i in 0..MR {
+                    assert_eq!(buf[q * MR + i], -0.5 * data[i][q], "kc {kc}, depth {q}, row {i}");
+                }
+            }
+            assert!(buf[kc * MR].is_nan(), "wrote past the panel");
         }
     }
 
