@@ -316,6 +316,22 @@ impl Circuit {
         self.0.info.height
     }
 
+    /// Asks the CPU to start loading this node's memory: a hint for walks over many
+    /// nodes that know their next nodes ahead of time (the printer queues children this
+    /// way), where each node would otherwise be a cache miss. Does nothing elsewhere.
+    #[inline]
+    pub fn prefetch(&self) {
+        #[cfg(target_arch = "x86_64")]
+        {
+            use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+            let p = Arc::as_ptr(&self.0).cast::<i8>();
+            for off in (0..std::mem::size_of::<Node>().min(256)).step_by(64) {
+                // SAFETY: SSE is part of x86-64; a prefetch reads nothing and never faults.
+                unsafe { _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(off)) };
+            }
+        }
+    }
+
     /// The address of the node (an identity for the walks that hash unhashed nodes).
     pub(crate) fn addr(&self) -> usize {
         Arc::as_ptr(&self.0) as usize

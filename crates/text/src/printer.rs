@@ -551,6 +551,7 @@ impl<'a> Printer<'a> {
         }
         let only_child = self.opts.only_child_below && n == 1;
         for (i, child) in children.iter().enumerate().rev() {
+            child.prefetch();
             let place =
                 if only_child { Place::OnlyChild } else { Place::Child { last: i + 1 == n } };
             let binding = match (arg_specs, i) {
