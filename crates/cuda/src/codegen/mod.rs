@@ -5,9 +5,9 @@
 //! kernel takes exactly one parameter: a struct whose fields are all 8 bytes wide
 //! (`unsigned long long` device pointers, `long long` integers and arrays of them,
 //! `double` scalars), so its layout has no padding and the host writes it as a plain
-//! list of 64-bit words. [`Fields`] describes that struct once; the same description
+//! list of 64-bit words. `Fields` describes that struct once; the same description
 //! prints the C declaration and checks, field by field, what the host writes
-//! ([`ParamWriter`]), so the two can never disagree.
+//! (`ParamWriter`), so the two can never disagree.
 //!
 //! Index arithmetic uses 32-bit unsigned integers when every offset a launch can form is
 //! below 2^31 (`wide == false`; integer division is several times cheaper) and 64-bit
