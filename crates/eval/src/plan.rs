@@ -7,7 +7,9 @@ use std::fmt;
 use circuit_tensor::Tensor;
 
 use crate::backend::Backend;
-use crate::kernel::{BufId, Step};
+use circuit_ir::kinds::TensorAxisIndex;
+
+use crate::kernel::{BufId, Kernel, Step};
 use crate::schedule::Schedule;
 use crate::{EvalError, Result};
 
@@ -67,6 +69,56 @@ impl Plan {
     /// Compiler notes (e.g. how the computation was batched to fit the budget).
     pub fn notes(&self) -> &[String] {
         &self.notes
+    }
+
+    /// This plan with a different tensor in place of one of the circuit's Arrays: every
+    /// Constant step holding `old` (by content) holds `new` instead. For running one
+    /// compiled plan on many inputs of the same shape (batches of sampled tokens) without
+    /// compiling again. The compiler's passes never compute with an Array's values, so
+    /// the new plan equals the plan compiled with `new` in the circuit.
+    ///
+    /// # Errors
+    /// [`EvalError::Invalid`] when no Constant holds `old`, when `new` differs from it in
+    /// shape or dtype, or when `old` is also an index tensor built into a kernel (those
+    /// need a fresh compile).
+    pub fn with_constant(&self, old: &Tensor, new: Tensor) -> Result<Plan> {
+        let invalid = |msg: String| EvalError::Invalid { node: self.root.clone(), msg };
+        if new.shape() != old.shape() || new.dtype() != old.dtype() {
+            return Err(invalid(format!(
+                "replacement constant is {} {:?}, the original {} {:?}",
+                new.dtype(),
+                new.shape(),
+                old.dtype(),
+                old.shape()
+            )));
+        }
+        let old_hash = old.hash();
+        let mut plan = self.clone();
+        let mut replaced = 0;
+        for step in &mut plan.steps {
+            match &mut step.kernel {
+                Kernel::Constant(t) if t.hash() == old_hash => {
+                    *t = new.clone();
+                    replaced += 1;
+                }
+                Kernel::Index(entries)
+                    if entries.iter().any(|e| {
+                        matches!(e, TensorAxisIndex::Tensor(i) if i.tensor().hash() == old_hash)
+                    }) =>
+                {
+                    return Err(invalid(format!(
+                        "the constant {} is an index built into step '{}'; compile again",
+                        old_hash.prefix(8),
+                        step.node
+                    )));
+                }
+                _ => {}
+            }
+        }
+        if replaced == 0 {
+            return Err(invalid(format!("no constant {} in the plan", old_hash.prefix(8))));
+        }
+        Ok(plan)
     }
 
     /// Number of steps that run a kernel of this name (see [`crate::Kernel::name`]).

@@ -171,3 +171,72 @@ fn explain_reports_batching_under_a_budget() {
     assert!(batched.peak_memory() <= unbatched.peak_memory() / 3, "{}", batched.explain());
     assert!(!batched.notes().is_empty(), "batching should leave a note:\n{}", batched.explain());
 }
+
+/// `log_softmax(x w)` picked at `targets`, plus `x` gathered by `tokens` (an int64 Array
+/// read by gen_index, like a batch of sampled tokens).
+fn with_inputs(x: &circuit_tensor::Tensor, tokens: &circuit_tensor::Tensor) -> Circuit {
+    let xa = Circuit::array(x.clone(), Some("x")).unwrap();
+    let w = randn(&[6, 9], 12, DType::F32, "w");
+    let toks = Circuit::array(tokens.clone(), Some("tokens")).unwrap();
+    let logits = Circuit::einsum("ab,bc->ac", [xa.clone(), w]).unwrap();
+    let spec = GfSpec::GenIndex {
+        index_dim: 0,
+        batch_x: false,
+        batch_index: false,
+        check_index_ints: true,
+    };
+    let picked = Circuit::general_function(spec, vec![xa, toks]).unwrap();
+    let summed =
+        Circuit::einsum("ab,cb->ac", [picked, randn(&[9, 6], 13, DType::F32, "v")]).unwrap();
+    logits.apply(SimpleFn::LogSoftmax).unwrap().add(&summed).unwrap()
+}
+
+#[test]
+fn a_plan_runs_with_replaced_constants() {
+    let x1 = circuit_tensor::Tensor::randn(&[5, 6], DType::F32, 21).unwrap();
+    let x2 = circuit_tensor::Tensor::randn(&[5, 6], DType::F32, 22).unwrap();
+    let t1 = i64t(&[5], &[0, 4, 4, 1, 2]);
+    let t2 = i64t(&[5], &[3, 3, 0, 2, 1]);
+    let plan = compile(&with_inputs(&x1, &t1), &EvalSettings::default()).unwrap();
+    let replaced =
+        plan.with_constant(&x1, x2.clone()).unwrap().with_constant(&t1, t2.clone()).unwrap();
+    let got = replaced.run(&CpuBackend::new()).unwrap();
+    let want = evaluate_with(&with_inputs(&x2, &t2), &EvalSettings::default()).unwrap();
+    assert_close(&got, &want, 0.0, 0.0);
+    // The original plan is unchanged.
+    let orig = plan.run(&CpuBackend::new()).unwrap();
+    let want1 = evaluate_with(&with_inputs(&x1, &t1), &EvalSettings::default()).unwrap();
+    assert_close(&orig, &want1, 0.0, 0.0);
+}
+
+#[test]
+fn replacing_constants_checks_what_it_replaces() {
+    let x = circuit_tensor::Tensor::randn(&[5, 6], DType::F32, 21).unwrap();
+    let t = i64t(&[5], &[0, 4, 4, 1, 2]);
+    let plan = compile(&with_inputs(&x, &t), &EvalSettings::default()).unwrap();
+    let msg = |r: Result<Plan, EvalError>| r.unwrap_err().to_string();
+    let other_shape = circuit_tensor::Tensor::randn(&[6, 5], DType::F32, 3).unwrap();
+    assert!(msg(plan.with_constant(&x, other_shape)).contains("replacement constant"));
+    let absent = circuit_tensor::Tensor::randn(&[5, 6], DType::F32, 99).unwrap();
+    assert!(msg(plan.with_constant(&absent, x.clone())).contains("no constant"));
+    // An index tensor built into a kernel cannot be swapped after compiling.
+    let idx = i64t(&[3], &[2, 0, 1]);
+    let a = randn(&[3, 4], 5, DType::F32, "a");
+    let ix = circuit_ir::kinds::IndexTensor::new(idx.clone()).unwrap();
+    let c = a
+        .index(vec![
+            circuit_ir::kinds::TensorAxisIndex::Tensor(ix),
+            circuit_ir::kinds::TensorAxisIndex::FULL,
+        ])
+        .unwrap()
+        .add(
+            &Circuit::array(idx.cast(DType::F32), Some("f"))
+                .unwrap()
+                .rearrange_str("a -> a 1")
+                .unwrap(),
+        )
+        .unwrap();
+    let plan = compile(&c, &EvalSettings::default()).unwrap();
+    let r = plan.with_constant(&idx, i64t(&[3], &[0, 1, 2]));
+    assert!(msg(r).contains("index built into"), "{}", plan.explain());
+}
