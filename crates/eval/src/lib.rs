@@ -29,6 +29,7 @@ pub mod cpu;
 mod error;
 pub mod gather;
 mod kernel;
+pub mod layout;
 mod plan;
 pub mod reference;
 mod schedule;

@@ -47,10 +47,7 @@ pub(crate) fn map(
     if n == 0 {
         return Ok(out);
     }
-    let mut ops: Vec<&[usize]> = vec![&out_strides];
-    ops.extend(ins.iter().map(|b| b.strides.as_slice()));
-    let (cshape, cstrides) = collapse(shape, &ops);
-    let wide = needs_wide(&cshape, &cstrides.iter().map(Vec::as_slice).collect::<Vec<_>>());
+    let (cshape, cstrides, wide) = index_space(shape, &out_strides, ins.iter().copied());
     let spec = MapSpec {
         op,
         out: out_ty,
@@ -108,13 +105,7 @@ pub(crate) fn add(
     inputs: &[CudaBuffer],
     shape: &[usize],
 ) -> Result<Option<CudaBuffer>> {
-    let mut views: Vec<CudaBuffer> = Vec::with_capacity(inputs.len());
-    for x in inputs {
-        match x.broadcast_to(shape) {
-            Some(v) => views.push(v),
-            None => return Ok(None),
-        }
-    }
+    let Some(mut views) = broadcast_all(inputs, shape) else { return Ok(None) };
     match views.len() {
         0 => return cx.zeros(ty, shape).map(Some),
         // One input: the broadcast view itself is the sum.
@@ -143,23 +134,13 @@ pub(crate) fn program(
     inputs: &[&CudaBuffer],
     shape: &[usize],
 ) -> Result<Option<CudaBuffer>> {
-    let mut views: Vec<CudaBuffer> = Vec::with_capacity(inputs.len());
-    for x in inputs {
-        match x.broadcast_to(shape) {
-            Some(v) => views.push(v),
-            None => return Ok(None),
-        }
-    }
+    let Some(views) = broadcast_all(inputs.iter().copied(), shape) else { return Ok(None) };
     let out = cx.alloc(ty, shape)?;
     let n: usize = shape.iter().product();
     if n == 0 {
         return Ok(Some(out));
     }
-    let out_strides = c_strides(shape);
-    let mut ops: Vec<&[usize]> = vec![&out_strides];
-    ops.extend(views.iter().map(|b| b.strides.as_slice()));
-    let (cshape, cstrides) = collapse(shape, &ops);
-    let wide = needs_wide(&cshape, &cstrides.iter().map(Vec::as_slice).collect::<Vec<_>>());
+    let (cshape, cstrides, wide) = index_space(shape, &c_strides(shape), views.iter());
     let spec = ProgramSpec {
         ty,
         program: program.to_vec(),
@@ -180,4 +161,28 @@ pub(crate) fn program(
         Ok(())
     })?;
     Ok(Some(out))
+}
+
+/// Every input viewed over `shape` (stride 0 along broadcast dims); `None` when one
+/// does not broadcast.
+fn broadcast_all<'a>(
+    inputs: impl IntoIterator<Item = &'a CudaBuffer>,
+    shape: &[usize],
+) -> Option<Vec<CudaBuffer>> {
+    inputs.into_iter().map(|x| x.broadcast_to(shape)).collect()
+}
+
+/// The index space of an elementwise kernel over `shape`: dims merged wherever the
+/// output (`out_strides`) and every input allow, each operand's strides over the merged
+/// dims (the output's first), and whether offsets need 64-bit arithmetic.
+fn index_space<'a>(
+    shape: &[usize],
+    out_strides: &[usize],
+    inputs: impl Iterator<Item = &'a CudaBuffer>,
+) -> (Vec<usize>, Vec<Vec<usize>>, bool) {
+    let mut ops: Vec<&[usize]> = vec![out_strides];
+    ops.extend(inputs.map(|b| b.strides.as_slice()));
+    let (cshape, cstrides) = collapse(shape, &ops);
+    let wide = needs_wide(&cshape, &cstrides.iter().map(Vec::as_slice).collect::<Vec<_>>());
+    (cshape, cstrides, wide)
 }

@@ -4,6 +4,7 @@
 //! samples equal the CPU backend's for the same seed).
 
 use circuit_eval::gather::gather_map;
+use circuit_eval::layout::{expand_layout, rearrange_layout, ExpandLayout, RearrangeLayout};
 use circuit_eval::{EvalError, Label, Step};
 use circuit_ir::kinds::{GfSpec, TensorAxisIndex};
 use circuit_ir::Shape;
@@ -32,26 +33,12 @@ pub(crate) fn expand(
     if input.len() != x.shape.len() || output.len() != shape.len() {
         return Ok(None);
     }
-    let stride_of = |l: Label| input.iter().position(|&i| i == l).map_or(0, |p| x.strides[p]);
-    let repeated = output.iter().enumerate().any(|(i, l)| output[..i].contains(l));
-    if !repeated {
-        let strides = output.iter().map(|&l| stride_of(l)).collect();
-        return Ok(x.view(x.offset, shape.to_vec(), strides));
-    }
-    let out_c = c_strides(shape);
-    let mut labels: Vec<Label> = Vec::new();
-    let mut dshape: Vec<usize> = Vec::new();
-    let mut ostrides: Vec<usize> = Vec::new();
-    for (d, &l) in output.iter().enumerate() {
-        if let Some(p) = labels.iter().position(|&o| o == l) {
-            ostrides[p] += out_c[d];
-        } else {
-            labels.push(l);
-            dshape.push(shape[d]);
-            ostrides.push(out_c[d]);
+    let (dshape, ostrides, xstrides) = match expand_layout(&x.strides, input, output, shape) {
+        ExpandLayout::View(strides) => return Ok(x.view(x.offset, shape.to_vec(), strides)),
+        ExpandLayout::Diagonal { dims, input_strides, output_strides } => {
+            (dims, output_strides, input_strides)
         }
-    }
-    let xstrides: Vec<usize> = labels.iter().map(|&l| stride_of(l)).collect();
+    };
     let out = cx.zeros(x.ty, shape)?;
     let Some(src) = x.view(x.offset, dshape.clone(), xstrides) else { return Ok(None) };
     map(cx, MapOp::Convert, x.ty, &dshape, &[&src], Some((&out, ostrides)), 1.0)?;
@@ -67,59 +54,18 @@ pub(crate) fn rearrange(
     input: &[Vec<u8>],
     output: &[Vec<u8>],
 ) -> Result<Option<CudaBuffer>> {
-    if input.len() != x.shape.len() {
+    let Some(layout) = rearrange_layout(&x.shape, &x.strides, int_sizes, input, output) else {
         return Ok(None);
-    }
-    let mut int_stride: Vec<Option<usize>> = vec![None; int_sizes.len()];
-    for (d, group) in input.iter().enumerate() {
-        let mut stride = x.strides[d];
-        let mut total = 1usize;
-        for &i in group.iter().rev() {
-            let Some(&size) = int_sizes.get(usize::from(i)) else { return Ok(None) };
-            int_stride[usize::from(i)] = Some(stride);
-            let (Some(s), Some(t)) = (stride.checked_mul(size), total.checked_mul(size)) else {
-                return Ok(None);
-            };
-            stride = s;
-            total = t;
-        }
-        if total != x.shape[d] {
-            return Ok(None);
-        }
-    }
-    let int_dims = |i: u8| -> Option<(usize, usize)> {
-        let size = *int_sizes.get(usize::from(i))?;
-        Some((size, int_stride[usize::from(i)].unwrap_or(0)))
     };
-    let mut shape = Vec::new();
-    let mut strides = Vec::new();
-    let mut mergeable = true;
-    for group in output {
-        let Some(dims) = group.iter().map(|&i| int_dims(i)).collect::<Option<Vec<_>>>() else {
-            return Ok(None);
-        };
-        let size: usize = dims.iter().map(|d| d.0).product();
-        let nontrivial: Vec<&(usize, usize)> = dims.iter().filter(|d| d.0 != 1).collect();
-        if nontrivial.windows(2).any(|w| w[0].1 != w[1].1 * w[1].0) {
-            mergeable = false;
+    match layout {
+        RearrangeLayout::View { shape, strides } => Ok(x.view(x.offset, shape, strides)),
+        RearrangeLayout::Copy { shape, int_shape, int_strides } => {
+            let Some(fine) = x.view(x.offset, int_shape, int_strides) else { return Ok(None) };
+            let c = materialize(cx, &fine)?;
+            let cs = c_strides(&shape);
+            Ok(c.view(c.offset, shape, cs))
         }
-        shape.push(size);
-        strides.push(nontrivial.last().map_or(0, |d| d.1));
     }
-    if mergeable {
-        return Ok(x.view(x.offset, shape, strides));
-    }
-    let mut ishape = Vec::new();
-    let mut istrides = Vec::new();
-    for &i in output.iter().flatten() {
-        let Some((s, st)) = int_dims(i) else { return Ok(None) };
-        ishape.push(s);
-        istrides.push(st);
-    }
-    let Some(fine) = x.view(x.offset, ishape, istrides) else { return Ok(None) };
-    let c = materialize(cx, &fine)?;
-    let cs = c_strides(&shape);
-    Ok(c.view(c.offset, shape, cs))
 }
 
 fn out_of_range(step: &Step, value: i64, size: usize) -> ExecError {
@@ -345,26 +291,13 @@ pub(crate) fn multinomial(
     let (Some(p), Some(s)) = (inputs.first(), inputs.get(1)) else { return Err(mismatch()) };
     let seed = super::download(cx, s)?.to_i64_vec().first().copied().unwrap_or(0);
     let probs = super::download(cx, p)?;
-    let data = probs.to_f64_vec();
-    let n = probs.shape().last().copied().unwrap_or(0);
-    let samples: usize = sample_shape.iter().product();
-    let rows = data.len().checked_div(n).unwrap_or(0);
-    let mut out = Vec::with_capacity(rows * samples);
-    for r in 0..rows {
-        let row_seed = (seed as u64)
-            .wrapping_add((r as u64).wrapping_mul(circuit_tensor::MULTINOMIAL_SEED_STRIDE));
-        let drawn =
-            circuit_tensor::multinomial(&data[r * n..(r + 1) * n], samples, replacement, row_seed)
-                .map_err(|e| {
-                    ExecError::Eval(EvalError::Invalid {
-                        node: step.node.clone(),
-                        msg: e.to_string(),
-                    })
-                })?;
-        out.extend(drawn);
-    }
-    if out.len() != shape.iter().product::<usize>() {
+    let drawn = circuit_tensor::multinomial_batched(&probs, seed, sample_shape, replacement)
+        .map_err(|e| {
+            ExecError::Eval(EvalError::Invalid { node: step.node.clone(), msg: e.to_string() })
+        })?;
+    if drawn.shape() != shape {
         return Err(mismatch());
     }
+    let out = drawn.to_i64_vec();
     Ok(cx.upload_vec(Ty::I64, shape, &out)?)
 }

@@ -5,6 +5,7 @@ use super::buffer::{c_strides, Dims, Elem, Strided};
 use super::elementwise::map_unary;
 use super::iter::Layout;
 use crate::kernel::Label;
+use crate::layout::ExpandLayout;
 
 /// Takes diagonals of repeated labels: a view whose label list is distinct (first
 /// occurrence order) and whose stride per label is the sum of the repeated axes'.
@@ -119,27 +120,19 @@ pub(crate) fn expand<T: Elem>(
     output: &[Label],
     shape: &[usize],
 ) -> Option<Strided<T>> {
-    let stride_of = |l: Label| input.iter().position(|&i| i == l).map(|p| x.strides[p]);
-    let repeated = output.iter().enumerate().any(|(i, l)| output[..i].contains(l));
-    if !repeated {
-        let strides: Dims = output.iter().map(|&l| stride_of(l).unwrap_or(0)).collect();
-        return x.view(x.offset, shape.iter().copied().collect(), strides);
-    }
-    // Distinct output labels, with the output's strides summed over repeats.
-    let out_c = c_strides(shape);
-    let mut labels: Vec<Label> = Vec::new();
-    let mut dshape: Vec<usize> = Vec::new();
-    let mut ostrides: Vec<usize> = Vec::new();
-    for (d, &l) in output.iter().enumerate() {
-        if let Some(p) = labels.iter().position(|&o| o == l) {
-            ostrides[p] += out_c[d];
-        } else {
-            labels.push(l);
-            dshape.push(shape[d]);
-            ostrides.push(out_c[d]);
-        }
-    }
-    let xstrides: Vec<usize> = labels.iter().map(|&l| stride_of(l).unwrap_or(0)).collect();
+    let (dshape, ostrides, xstrides) =
+        match crate::layout::expand_layout(&x.strides, input, output, shape) {
+            ExpandLayout::View(strides) => {
+                return x.view(
+                    x.offset,
+                    shape.iter().copied().collect(),
+                    strides.into_iter().collect(),
+                );
+            }
+            ExpandLayout::Diagonal { dims, input_strides, output_strides } => {
+                (dims, output_strides, input_strides)
+            }
+        };
     let mut out = super::pool::zeroed(shape.iter().product());
     let layout = Layout::new(&dshape, [ostrides.as_slice(), xstrides.as_slice()]);
     let n = layout.inner_len();
