@@ -10,36 +10,14 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-
 use circuit_ir::kinds::{DeviceDtype, GfSpec, IndexTensor, SimpleFn, Slice, TensorAxisIndex};
 use circuit_ir::Circuit;
-use circuit_tensor::{read_npy, DType, Tensor};
+use circuit_tensor::{DType, Tensor};
+use circuit_testkit::eval_fixtures::{arrays, expected, inputs};
 use common::{assert_close, eval, eval_unsimplified};
 
-fn case_dir(case: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/eval").join(case)
-}
-
-fn inputs(case: &str) -> Vec<Tensor> {
-    let dir = case_dir(case);
-    (0..)
-        .map(|k| dir.join(format!("in{k}.npy")))
-        .take_while(|p| p.exists())
-        .map(|p| read_npy(&p).unwrap())
-        .collect()
-}
-
-fn arrays(case: &str) -> Vec<Circuit> {
-    inputs(case)
-        .into_iter()
-        .enumerate()
-        .map(|(k, t)| Circuit::array(t, Some(&format!("in{k}"))).unwrap())
-        .collect()
-}
-
 fn check_with(case: &str, c: &Circuit, rtol: f64, atol: f64) {
-    let expected = read_npy(&case_dir(case).join("expected.npy")).unwrap();
+    let expected = expected(case);
     for (how, got) in [("compiled", eval(c)), ("unsimplified", eval_unsimplified(c))] {
         assert_eq!(got.dtype(), expected.dtype(), "{case} ({how}): dtype");
         let (rtol, atol) = if got.dtype() == DType::F64 { (1e-12, 1e-12) } else { (rtol, atol) };

@@ -17,6 +17,7 @@
 //! (xoshiro256**), wrapped by [`Gen`].
 
 mod bind;
+pub mod eval_fixtures;
 pub mod fixtures;
 pub mod mutate;
 pub mod random;

@@ -3,48 +3,13 @@
 //! the numpy reference at the CPU tests' tolerances: linear ops rtol 1e-5 / atol 1e-6
 //! in float32, transcendental functions 2e-5 / 2e-6, float64 1e-12.
 
-use std::path::{Path, PathBuf};
-
 use circuit_eval::{compile, EvalSettings};
 use circuit_ir::kinds::{DeviceDtype, GfSpec, IndexTensor, SimpleFn, Slice, TensorAxisIndex};
 use circuit_ir::Circuit;
-use circuit_tensor::{read_npy, DType, Tensor};
+use circuit_tensor::{DType, Tensor};
+use circuit_testkit::eval_fixtures::{arrays, expected, inputs};
 
 use crate::{assert_close, backend, dump_sources};
-
-/// `CIRCUIT_FIXTURES`, else the repository the test was built in, else `fixtures/eval`
-/// under the current directory (a test binary copied to another machine).
-fn case_dir(case: &str) -> PathBuf {
-    let root = match std::env::var_os("CIRCUIT_FIXTURES") {
-        Some(d) => PathBuf::from(d),
-        None => {
-            let built = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/eval");
-            if built.is_dir() {
-                built
-            } else {
-                PathBuf::from("fixtures/eval")
-            }
-        }
-    };
-    root.join(case)
-}
-
-fn inputs(case: &str) -> Vec<Tensor> {
-    let dir = case_dir(case);
-    (0..)
-        .map(|k| dir.join(format!("in{k}.npy")))
-        .take_while(|p| p.exists())
-        .map(|p| read_npy(&p).unwrap())
-        .collect()
-}
-
-fn arrays(case: &str) -> Vec<Circuit> {
-    inputs(case)
-        .into_iter()
-        .enumerate()
-        .map(|(k, t)| Circuit::array(t, Some(&format!("in{k}"))).unwrap())
-        .collect()
-}
 
 fn one(case: &str) -> Circuit {
     arrays(case).into_iter().next().unwrap()
@@ -173,7 +138,7 @@ fn eval_fixtures_match_numpy() {
     let Some(gpu) = backend(t) else { return };
     let unsimplified = EvalSettings { simplify: false, ..EvalSettings::default() };
     for (case, c, rtol, atol) in cases() {
-        let expected = read_npy(&case_dir(&case).join("expected.npy")).unwrap();
+        let expected = expected(&case);
         for settings in [EvalSettings::default(), unsimplified.clone()] {
             let plan = compile(&c, &settings).unwrap();
             let got = plan.run(gpu).unwrap_or_else(|e| panic!("{case}: {e}\n{}", plan.explain()));

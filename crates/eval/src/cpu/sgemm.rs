@@ -570,14 +570,7 @@ mod tests {
         out
     }
 
-    fn data(n: usize, seed: u32) -> Vec<f32> {
-        (0..n)
-            .map(|i| {
-                ((i as u32).wrapping_mul(2_654_435_761).wrapping_add(seed) % 1000) as f32 / 500.0
-                    - 1.0
-            })
-            .collect()
-    }
+    use super::super::sgemm_kernel::test_data as data;
 
     fn uninit(x: &mut [f32]) -> &mut [MaybeUninit<f32>] {
         // SAFETY: same layout; the GEMM only ever writes initialized floats through it.

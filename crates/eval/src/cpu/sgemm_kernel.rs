@@ -335,18 +335,21 @@ unsafe fn update_avx2(k: usize, a: *const f32, b: *const f32, out: &TileRows, ac
     }
 }
 
+/// `n` deterministic values in [-1, 1) for the GEMM tests.
+#[cfg(test)]
+pub(crate) fn test_data(n: usize, seed: u32) -> Vec<f32> {
+    (0..n)
+        .map(|i| {
+            ((i as u32).wrapping_mul(2_654_435_761).wrapping_add(seed) % 1000) as f32 / 500.0 - 1.0
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn data(n: usize, seed: u32) -> Vec<f32> {
-        (0..n)
-            .map(|i| {
-                ((i as u32).wrapping_mul(2_654_435_761).wrapping_add(seed) % 1000) as f32 / 500.0
-                    - 1.0
-            })
-            .collect()
-    }
+    use super::test_data as data;
 
     #[test]
     fn packed_columns_are_transposed() {
